@@ -1,0 +1,57 @@
+// Module entry: one SocketHandle class, the environment's shared read
+// buffer, and the few platform queries that need no socket.
+#include <napi.h>
+
+#include "pump.h"
+#include "socket_handle.h"
+
+namespace hvsock {
+namespace {
+
+// One read buffer per environment, reused by every socket: a read's bytes
+// are copied out before the next read can happen, as in udx-native.
+constexpr size_t kReadBufferSize = 64 * 1024;
+
+Napi::Value LocalCidJs(const Napi::CallbackInfo& info) {
+  uint32_t cid = 0;
+  int err = LocalCid(&cid);
+  return Napi::Number::New(info.Env(), err != 0 ? static_cast<double>(err) : static_cast<double>(cid));
+}
+
+Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    return Napi::Number::New(info.Env(), UV_EINVAL);
+  }
+  return Napi::Number::New(info.Env(), ProbeFamily(info[0].As<Napi::Number>().Int32Value(),
+                                                   info[1].As<Napi::Number>().Int32Value()));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  Napi::Function handle = SocketHandle::Define(env);
+  data->handle_constructor = Napi::Persistent(handle);
+  auto buffer = Napi::Buffer<char>::New(env, kReadBufferSize);
+  data->read_buffer = Napi::Persistent(buffer);
+  data->read_data = buffer.Data();
+  data->read_length = buffer.Length();
+  env.SetInstanceData<AddonData>(data);
+
+  exports.Set("SocketHandle", handle);
+  exports.Set("readBuffer", buffer);
+  exports.Set("localCid", Napi::Function::New<LocalCidJs>(env, "localCid"));
+  exports.Set("probe", Napi::Function::New<ProbeJs>(env, "probe"));
+  exports.Set("UV_EOF", Napi::Number::New(env, UV_EOF));
+#ifdef _WIN32
+  exports.Set("platform", Napi::String::New(env, "win32"));
+#else
+  exports.Set("platform", Napi::String::New(env, "posix"));
+#endif
+  return exports;
+}
+
+}  // namespace
+}  // namespace hvsock
+
+static Napi::Object InitHvsock(Napi::Env env, Napi::Object exports) { return hvsock::Init(env, exports); }
+
+NODE_API_MODULE(hvsock, InitHvsock)

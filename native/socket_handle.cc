@@ -1,0 +1,276 @@
+#include "socket_handle.h"
+
+#include <cstring>
+#include <vector>
+
+namespace hvsock {
+namespace {
+
+// Large enough for SOCKADDR_HV (36 bytes) and sockaddr_vm (16 bytes).
+constexpr size_t kMaxSockAddr = 128;
+
+Napi::Number Result(Napi::Env env, int value) { return Napi::Number::New(env, value); }
+
+bool ReadBytes(const Napi::Value& value, const char** data, size_t* length) {
+  if (!value.IsTypedArray()) return false;
+  auto view = value.As<Napi::TypedArray>();
+  if (view.TypedArrayType() != napi_uint8_array) return false;
+  auto bytes = value.As<Napi::Uint8Array>();
+  *data = reinterpret_cast<const char*>(bytes.Data());
+  *length = bytes.ByteLength();
+  return true;
+}
+
+int IntArg(const Napi::CallbackInfo& info, size_t index, int fallback) {
+  if (info.Length() <= index || !info[index].IsNumber()) return fallback;
+  return info[index].As<Napi::Number>().Int32Value();
+}
+
+}  // namespace
+
+Napi::Function SocketHandle::Define(Napi::Env env) {
+  return DefineClass(env, "SocketHandle",
+                     {
+                         InstanceMethod<&SocketHandle::Open>("open"),
+                         InstanceMethod<&SocketHandle::Adopt>("adopt"),
+                         InstanceMethod<&SocketHandle::Bind>("bind"),
+                         InstanceMethod<&SocketHandle::Listen>("listen"),
+                         InstanceMethod<&SocketHandle::Connect>("connect"),
+                         InstanceMethod<&SocketHandle::ReadStart>("readStart"),
+                         InstanceMethod<&SocketHandle::ReadStop>("readStop"),
+                         InstanceMethod<&SocketHandle::Writev>("writev"),
+                         InstanceMethod<&SocketHandle::Shutdown>("shutdown"),
+                         InstanceMethod<&SocketHandle::Close>("close"),
+                         InstanceMethod<&SocketHandle::GetSockName>("getsockname"),
+                         InstanceMethod<&SocketHandle::GetPeerName>("getpeername"),
+                         InstanceMethod<&SocketHandle::SetOption>("setsockopt"),
+                         InstanceMethod<&SocketHandle::GetOption>("getsockopt"),
+                         InstanceMethod<&SocketHandle::RefHandle>("ref"),
+                         InstanceMethod<&SocketHandle::UnrefHandle>("unref"),
+                         InstanceAccessor<&SocketHandle::GetFd>("fd"),
+                     });
+}
+
+SocketHandle::SocketHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SocketHandle>(info) {
+  async_context_ = std::make_unique<Napi::AsyncContext>(info.Env(), "HVSOCKWRAP", info.This().As<Napi::Object>());
+}
+
+SocketHandle::~SocketHandle() {
+  // Reached by garbage collection or environment teardown; either way no
+  // JavaScript may run, so close quietly.
+  ReleasePump();
+}
+
+int SocketHandle::Attach(Napi::Env env, int family, int protocol, OsSocket adopt) {
+  if (pump_ != nullptr) return UV_EALREADY;
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return UV_EINVAL;
+  int err = 0;
+  pump_ = Pump::Create(env, loop, this, family, protocol, adopt, &err);
+  if (pump_ == nullptr) return err;
+  if (!ref_) pump_->Unref();
+  // An open socket must outlive its last JavaScript reference: the OS can
+  // still deliver events for it.
+  Ref();
+  return 0;
+}
+
+void SocketHandle::ReleasePump() {
+  if (pump_ == nullptr) return;
+  pump_->Close();
+  pump_ = nullptr;
+  pending_write_.Reset();
+  Unref();
+}
+
+Napi::Value SocketHandle::Open(const Napi::CallbackInfo& info) {
+  return Result(info.Env(), Attach(info.Env(), IntArg(info, 0, -1), IntArg(info, 1, 0), kInvalidSocket));
+}
+
+Napi::Value SocketHandle::Adopt(const Napi::CallbackInfo& info) {
+  int fd = IntArg(info, 0, -1);
+  if (fd < 0) return Result(info.Env(), UV_EBADF);
+  return Result(info.Env(), Attach(info.Env(), IntArg(info, 1, 0), 0, fd));
+}
+
+Napi::Value SocketHandle::Bind(const Napi::CallbackInfo& info) {
+  const char* addr;
+  size_t len;
+  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Result(info.Env(), UV_EINVAL);
+  return Result(info.Env(), pump_->Bind(addr, len));
+}
+
+Napi::Value SocketHandle::Listen(const Napi::CallbackInfo& info) {
+  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  return Result(info.Env(), pump_->Listen(IntArg(info, 0, 511)));
+}
+
+Napi::Value SocketHandle::Connect(const Napi::CallbackInfo& info) {
+  const char* addr;
+  size_t len;
+  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Result(info.Env(), UV_EINVAL);
+  return Result(info.Env(), pump_->Connect(addr, len));
+}
+
+Napi::Value SocketHandle::ReadStart(const Napi::CallbackInfo& info) {
+  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  return Result(info.Env(), pump_->ReadStart(data->read_data, data->read_length));
+}
+
+Napi::Value SocketHandle::ReadStop(const Napi::CallbackInfo& info) {
+  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  return Result(info.Env(), pump_->ReadStop());
+}
+
+// writev(chunks: Uint8Array | Uint8Array[]) → 0 written, 1 pending (onwrite
+// follows), or a negative error.
+Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (pump_ == nullptr) return Result(env, UV_EBADF);
+  if (info.Length() < 1) return Result(env, UV_EINVAL);
+  std::vector<WriteChunk> chunks;
+  WriteChunk one;
+  if (ReadBytes(info[0], &one.data, &one.length)) {
+    chunks.push_back(one);
+  } else if (info[0].IsArray()) {
+    auto list = info[0].As<Napi::Array>();
+    uint32_t count = list.Length();
+    chunks.reserve(count);
+    for (uint32_t i = 0; i < count; i++) {
+      WriteChunk chunk;
+      if (!ReadBytes(list.Get(i), &chunk.data, &chunk.length)) return Result(env, UV_EINVAL);
+      chunks.push_back(chunk);
+    }
+  } else {
+    return Result(env, UV_EINVAL);
+  }
+  int r = pump_->Write(chunks.data(), chunks.size());
+  // The OS still reads from these buffers: keep them alive until onwrite.
+  if (r == kWritePending) pending_write_ = Napi::Persistent(info[0]);
+  return Result(env, r);
+}
+
+Napi::Value SocketHandle::Shutdown(const Napi::CallbackInfo& info) {
+  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  return Result(info.Env(), pump_->ShutdownWrite());
+}
+
+Napi::Value SocketHandle::Close(const Napi::CallbackInfo& info) {
+  ReleasePump();
+  return info.Env().Undefined();
+}
+
+Napi::Value SocketHandle::SockAddr(Napi::Env env, bool peer) {
+  if (pump_ == nullptr) return Result(env, UV_EBADF);
+  char storage[kMaxSockAddr] = {0};
+  size_t len = sizeof(storage);
+  int err = peer ? pump_->GetPeerName(storage, &len) : pump_->GetSockName(storage, &len);
+  if (err != 0) return Result(env, err);
+  return Napi::Buffer<char>::Copy(env, storage, len);
+}
+
+Napi::Value SocketHandle::GetSockName(const Napi::CallbackInfo& info) { return SockAddr(info.Env(), false); }
+Napi::Value SocketHandle::GetPeerName(const Napi::CallbackInfo& info) { return SockAddr(info.Env(), true); }
+
+// setsockopt(level, name, value: Uint8Array): TypeScript encodes the value
+// (timeval, u64, DWORD) so this stays one line per platform.
+Napi::Value SocketHandle::SetOption(const Napi::CallbackInfo& info) {
+  const char* value;
+  size_t len;
+  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  if (info.Length() < 3 || !ReadBytes(info[2], &value, &len)) return Result(info.Env(), UV_EINVAL);
+  return Result(info.Env(), pump_->SetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value, len));
+}
+
+// getsockopt(level, name, length) → Buffer or a negative error.
+Napi::Value SocketHandle::GetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (pump_ == nullptr) return Result(env, UV_EBADF);
+  int length = IntArg(info, 2, 0);
+  if (length <= 0 || length > 256) return Result(env, UV_EINVAL);
+  std::vector<char> value(static_cast<size_t>(length));
+  size_t len = value.size();
+  int err = pump_->GetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value.data(), &len);
+  if (err != 0) return Result(env, err);
+  return Napi::Buffer<char>::Copy(env, value.data(), len);
+}
+
+Napi::Value SocketHandle::RefHandle(const Napi::CallbackInfo& info) {
+  ref_ = true;
+  if (pump_ != nullptr) pump_->Ref();
+  return info.Env().Undefined();
+}
+
+Napi::Value SocketHandle::UnrefHandle(const Napi::CallbackInfo& info) {
+  ref_ = false;
+  if (pump_ != nullptr) pump_->Unref();
+  return info.Env().Undefined();
+}
+
+Napi::Value SocketHandle::GetFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), pump_ == nullptr ? -1 : static_cast<double>(pump_->socket()));
+}
+
+void SocketHandle::Emit(const char* name, std::initializer_list<napi_value> args) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::Object self = Value();
+  Napi::Value fn = self.Get(name);
+  if (env.IsExceptionPending() || !fn.IsFunction()) {
+    if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+    return;
+  }
+  fn.As<Napi::Function>().MakeCallback(self, args, *async_context_);
+  if (env.IsExceptionPending()) {
+    napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+  }
+}
+
+// Pump events arrive from the event loop, outside any JavaScript scope: each
+// handler opens the HandleScope its values live in.
+void SocketHandle::OnConnect(int status) {
+  Napi::HandleScope scope(Env());
+  Emit("onconnect", {Result(Env(), status)});
+}
+
+void SocketHandle::OnConnection(int status, OsSocket accepted) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  if (status < 0) {
+    Emit("onconnection", {Result(env, status), env.Undefined()});
+    return;
+  }
+  auto* data = env.GetInstanceData<AddonData>();
+  Napi::Object peer = data->handle_constructor.New({});
+  SocketHandle* handle = peer.IsEmpty() ? nullptr : Unwrap(peer);
+  int err = handle == nullptr ? UV_ENOMEM : handle->Attach(env, kAcceptedFamily, 0, accepted);
+  if (err != 0) {
+    // The pump never took the socket over, so it is still ours to close.
+    CloseOsSocket(accepted);
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    Emit("onconnection", {Result(env, err), env.Undefined()});
+    return;
+  }
+  Emit("onconnection", {Result(env, 0), peer});
+}
+
+void SocketHandle::OnRead(intptr_t nread) {
+  Napi::HandleScope scope(Env());
+  Emit("onread", {Result(Env(), static_cast<int>(nread))});
+}
+
+void SocketHandle::OnWriteDone(int status) {
+  pending_write_.Reset();
+  Napi::HandleScope scope(Env());
+  Emit("onwrite", {Result(Env(), status)});
+}
+
+void SocketHandle::OnTeardown() {
+  pump_ = nullptr;
+  pending_write_.Reset();
+}
+
+}  // namespace hvsock
