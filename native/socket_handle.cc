@@ -56,9 +56,11 @@ SocketHandle::SocketHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<So
 }
 
 SocketHandle::~SocketHandle() {
-  // Reached by garbage collection or environment teardown; either way no
-  // JavaScript may run, so close quietly.
-  ReleasePump();
+  // Only environment teardown gets here with a socket still open (an open
+  // handle holds a strong reference to itself). No JavaScript may run now and
+  // the self-reference is being deleted anyway: just close.
+  if (pump_ != nullptr) pump_->Close();
+  pump_ = nullptr;
 }
 
 int SocketHandle::Attach(Napi::Env env, int family, int protocol, OsSocket adopt) {

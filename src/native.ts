@@ -1,0 +1,71 @@
+// The typed face of the native addon, loaded on first use so that the pure
+// helpers (GUIDs, addresses) work on machines without a matching binary.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** Callbacks the native layer invokes on the handle object itself. */
+export interface NativeHandleCallbacks {
+  onconnect?: (status: number) => void;
+  onconnection?: (status: number, handle: NativeHandle | undefined) => void;
+  onread?: (nread: number) => void;
+  onwrite?: (status: number) => void;
+}
+
+/**
+ * One OS socket. Every method returns 0 (or data) on success and a negative
+ * libuv error number on failure; none of them throws or blocks.
+ */
+export interface NativeHandle extends NativeHandleCallbacks {
+  open(family: number, protocol: number): number;
+  adopt(fd: number, family: number): number;
+  bind(sockaddr: Uint8Array): number;
+  listen(backlog: number): number;
+  connect(sockaddr: Uint8Array): number;
+  readStart(): number;
+  readStop(): number;
+  /** 0: written; 1: pending until onwrite; < 0: error. */
+  writev(chunks: Uint8Array | Uint8Array[]): number;
+  shutdown(): number;
+  close(): void;
+  getsockname(): Buffer | number;
+  getpeername(): Buffer | number;
+  setsockopt(level: number, name: number, value: Uint8Array): number;
+  getsockopt(level: number, name: number, length: number): Buffer | number;
+  ref(): void;
+  unref(): void;
+  readonly fd: number;
+}
+
+export interface NativeBinding {
+  SocketHandle: new () => NativeHandle;
+  /** Shared by every handle of this thread; bytes of a read live here only during onread. */
+  readBuffer: Buffer;
+  localCid(): number;
+  probe(family: number, protocol: number): number;
+  UV_EOF: number;
+  platform: 'posix' | 'win32';
+}
+
+export const WRITE_PENDING = 1;
+
+let binding: NativeBinding | undefined;
+
+/** The package root holds binding.gyp whether we run from src/ or dist/cjs/. */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'binding.gyp'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return join(__dirname, '..', '..');
+    dir = parent;
+  }
+  return dir;
+}
+
+export function loadBinding(): NativeBinding {
+  if (binding === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = load(packageRoot());
+  }
+  return binding;
+}

@@ -1,0 +1,134 @@
+// Argument shapes of connect(), listen() and the constructors, checked
+// synchronously so that nothing malformed ever reaches the native layer.
+import type { AddressInput } from './address.js';
+import { ERR_INVALID_ARG_TYPE } from './errors.js';
+import type { NativeHandle } from './native.js';
+import {
+  validateAbortSignal,
+  validateBoolean,
+  validateFunction,
+  validateInteger,
+  validateNumber,
+  validateObject,
+} from './validate.js';
+
+/** Largest timer delay Node accepts (setTimeout's TIMEOUT_MAX). */
+const TIMEOUT_MAX = 2 ** 31 - 1;
+
+export interface ConnectOptions extends AddressInput {
+  /**
+   * Give up connecting after this many milliseconds (ETIMEDOUT). Applied as
+   * the OS option (SO_VM_SOCKETS_CONNECT_TIMEOUT / HVSOCKET_CONNECT_TIMEOUT),
+   * so it also shortens or lengthens the kernel's default (2 s on Linux).
+   */
+  connectTimeout?: number;
+  /** Idle timeout, as node:net: emits 'timeout' after this many ms without I/O. */
+  timeout?: number;
+  /** Aborting destroys the socket with an AbortError. */
+  signal?: AbortSignal;
+  /** Used by connect()/createConnection() for the new socket. */
+  allowHalfOpen?: boolean;
+}
+
+export interface SocketOptions {
+  /** Keep the writable side open after the peer ends (default false, as node:net). */
+  allowHalfOpen?: boolean;
+  signal?: AbortSignal;
+}
+
+/** How a Server hands an accepted OS socket to a new Socket; not public API. */
+export const kAccepted = Symbol('hvsock.accepted');
+export interface AcceptedSocket {
+  handle: NativeHandle;
+  pauseOnCreate: boolean;
+  onClose: (socket: unknown) => void;
+}
+export interface InternalSocketOptions extends SocketOptions {
+  [kAccepted]?: AcceptedSocket;
+}
+
+export interface ServerOptions {
+  allowHalfOpen?: boolean;
+  /** Accepted sockets start paused (no 'data' until resume()), as node:net. */
+  pauseOnConnect?: boolean;
+}
+
+export interface ListenOptions extends AddressInput {
+  backlog?: number;
+  /** Adopt an already-listening socket (e.g. systemd socket activation's fd 3). */
+  fd?: number;
+  /** Aborting closes the server. */
+  signal?: AbortSignal;
+}
+
+export function validateCallback(callback: unknown, name = 'callback'): asserts callback is (...args: never[]) => unknown {
+  validateFunction(callback, name);
+}
+
+export function validateIdleTimeout(ms: unknown, name = 'msecs'): number {
+  validateNumber(ms, name, 0, TIMEOUT_MAX);
+  return ms as number;
+}
+
+export function validateSocketOptions(options: unknown): SocketOptions {
+  if (options === undefined) return {};
+  validateObject(options, 'options');
+  const o = options as SocketOptions;
+  if (o.allowHalfOpen !== undefined) validateBoolean(o.allowHalfOpen, 'options.allowHalfOpen');
+  if (o.signal !== undefined) validateAbortSignal(o.signal, 'options.signal');
+  return o;
+}
+
+/** connect(options[, cb]) | connect(port[, cid][, cb]) → [options, cb]. */
+export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number): [ConnectOptions, (() => void) | undefined] {
+  const last = args[args.length - 1];
+  const listener = typeof last === 'function' ? (last as () => void) : undefined;
+  const positional = listener === undefined ? args : args.slice(0, -1);
+  const [first, second] = positional;
+  let options: ConnectOptions;
+  if (typeof first === 'number') {
+    options = second === undefined ? { port: first } : { port: first, cid: second as number };
+  } else if (first !== null && typeof first === 'object') {
+    options = first as ConnectOptions;
+  } else {
+    throw ERR_INVALID_ARG_TYPE('options', ['Object', 'number'], first);
+  }
+  if (options.connectTimeout !== undefined) {
+    validateInteger(options.connectTimeout, 'options.connectTimeout', 1, maxConnectTimeout);
+  }
+  if (options.timeout !== undefined) validateIdleTimeout(options.timeout, 'options.timeout');
+  if (options.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
+  if (options.allowHalfOpen !== undefined) validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen');
+  return [options, listener];
+}
+
+export function validateServerOptions(options: unknown): ServerOptions {
+  if (options === undefined) return {};
+  validateObject(options, 'options');
+  const o = options as ServerOptions;
+  if (o.allowHalfOpen !== undefined) validateBoolean(o.allowHalfOpen, 'options.allowHalfOpen');
+  if (o.pauseOnConnect !== undefined) validateBoolean(o.pauseOnConnect, 'options.pauseOnConnect');
+  return o;
+}
+
+/** listen(options[, cb]) | listen(port[, backlog][, cb]) | listen([cb]) → [options, cb]. */
+export function normalizeListenArgs(args: unknown[]): [ListenOptions, (() => void) | undefined] {
+  const last = args[args.length - 1];
+  const callback = typeof last === 'function' ? (last as () => void) : undefined;
+  const positional = callback === undefined ? args : args.slice(0, -1);
+  const [first, second] = positional;
+  let options: ListenOptions;
+  if (first === undefined) {
+    options = { port: 0 };
+  } else if (typeof first === 'number') {
+    options = second === undefined ? { port: first } : { port: first, backlog: second as number };
+  } else if (first !== null && typeof first === 'object') {
+    options = first as ListenOptions;
+  } else {
+    throw ERR_INVALID_ARG_TYPE('options', ['Object', 'number'], first);
+  }
+  if (options.backlog !== undefined) validateInteger(options.backlog, 'options.backlog', 0, 2 ** 31 - 1);
+  if (options.fd !== undefined) validateInteger(options.fd, 'options.fd', 0, 2 ** 31 - 1);
+  if (options.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
+  return [options, callback];
+}

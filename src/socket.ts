@@ -1,0 +1,386 @@
+// A Hyper-V / vsock stream socket with node:net's Socket behaviour: the same
+// event order (connect, ready, data, end, finish, close), half-close through
+// end(), idle timeouts, ref/unref, and Node-style errors.
+import { Duplex } from 'node:stream';
+import { decodeSockaddr, resolveAddress, type HvSocketAddress } from './address.js';
+import { AbortError, ERR_SOCKET_CLOSED, systemError } from './errors.js';
+import { loadBinding, WRITE_PENDING, type NativeHandle } from './native.js';
+import {
+  kAccepted,
+  normalizeConnectArgs,
+  validateCallback,
+  validateIdleTimeout,
+  validateSocketOptions,
+  type ConnectOptions,
+  type InternalSocketOptions,
+  type SocketOptions,
+} from './options.js';
+import { hostPlatform, uvErrno, type SocketPlatform } from './platform.js';
+
+type Callback = (error?: Error | null) => void;
+export type SocketReadyState = 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
+
+export class Socket extends Duplex {
+  /** True between connect() and the 'connect' event (or failure). */
+  connecting = false;
+  /** Bytes received so far. */
+  bytesRead = 0;
+
+  #handle: NativeHandle | null = null;
+  #platform: SocketPlatform | null = null;
+  #reading = false;
+  #refed = true;
+  #bytesWritten = 0;
+  #writeCallback: Callback | null = null;
+  #pendingWrite: { chunks: Buffer[]; callback: Callback } | null = null;
+  #local: HvSocketAddress | undefined;
+  #remote: HvSocketAddress | undefined;
+  #target: HvSocketAddress | undefined;
+  #idleMs = 0;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #onClose: ((socket: Socket) => void) | null = null;
+  #abort: { signal: AbortSignal; listener: () => void } | null = null;
+
+  constructor(options?: SocketOptions) {
+    const { allowHalfOpen = false, signal } = validateSocketOptions(options);
+    super({ allowHalfOpen, emitClose: false, autoDestroy: true, decodeStrings: true });
+    if (signal !== undefined) this.#watchSignal(signal);
+    const accepted = (options as InternalSocketOptions | undefined)?.[kAccepted];
+    if (accepted !== undefined) {
+      // An accepted connection: already open, peer known.
+      this.#onClose = accepted.onClose;
+      this.#platform = hostPlatform('accept');
+      this.#attach(accepted.handle);
+      this.#remote = this.#sockaddr('getpeername');
+      if (accepted.pauseOnCreate) this.pause();
+      else this.read(0);
+    }
+  }
+
+  /**
+   * Connects to `{ cid, port }` or `{ vmId, serviceId }` (or a mix: a machine
+   * part and a service part). Also `connect(port[, cid][, listener])`.
+   */
+  connect(options: ConnectOptions, connectListener?: () => void): this;
+  connect(port: number, cid?: number, connectListener?: () => void): this;
+  connect(port: number, connectListener?: () => void): this;
+  connect(...args: unknown[]): this {
+    const platform = hostPlatform('connect');
+    const [options, listener] = normalizeConnectArgs(args, platform.maxConnectTimeout);
+    const target = resolveAddress(options, 'connect', platform.name);
+    if (this.#handle !== null || this.connecting || this.destroyed) {
+      throw ERR_SOCKET_CLOSED();
+    }
+    if (listener !== undefined) this.once('connect', listener);
+    if (options.timeout !== undefined) this.setTimeout(options.timeout);
+    if (options.signal !== undefined) this.#watchSignal(options.signal);
+    if (this.destroyed) return this;
+
+    this.#platform = platform;
+    this.#target = target.address;
+    this.connecting = true;
+    const binding = loadBinding();
+    const handle = new binding.SocketHandle();
+    let err = handle.open(platform.family, platform.protocol);
+    if (err < 0) return this.#failSoon(err, 'socket');
+    this.#attach(handle);
+    if (options.connectTimeout !== undefined) {
+      const opt = platform.connectTimeoutOption(options.connectTimeout);
+      err = handle.setsockopt(opt.level, opt.name, opt.value);
+      if (err < 0) return this.#failSoon(err, 'setsockopt');
+    }
+    handle.onconnect = (status) => this.#afterConnect(status);
+    err = handle.connect(target.sockaddr);
+    if (err < 0) return this.#failSoon(platform.connectError(err), 'connect');
+    return this;
+  }
+
+  /** The local address: `{ family, cid, port, vmId?, serviceId? }`, or `{}` before connecting. */
+  address(): HvSocketAddress | Record<string, never> {
+    this.#local ??= this.#sockaddr('getsockname');
+    return this.#local ?? {};
+  }
+
+  /** The peer's address, in every form that has a meaning on this OS. */
+  get remoteAddress(): HvSocketAddress | undefined {
+    return this.#remote;
+  }
+  get remoteFamily(): HvSocketAddress['family'] | undefined {
+    return this.#remote?.family;
+  }
+  get remoteCid(): number | undefined {
+    return this.#remote?.cid;
+  }
+  get remotePort(): number | undefined {
+    return this.#remote?.port;
+  }
+  get remoteVmId(): string | undefined {
+    return this.#remote?.vmId;
+  }
+  get remoteServiceId(): string | undefined {
+    return this.#remote?.serviceId;
+  }
+  get localAddress(): HvSocketAddress | undefined {
+    this.#local ??= this.#sockaddr('getsockname');
+    return this.#local;
+  }
+  get localCid(): number | undefined {
+    return this.localAddress?.cid;
+  }
+  get localPort(): number | undefined {
+    return this.localAddress?.port;
+  }
+
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** True until the socket is connected (also before connect() is called). */
+  get pending(): boolean {
+    return this.#handle === null || this.connecting;
+  }
+
+  get readyState(): SocketReadyState {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable && !this.writable) return 'readOnly';
+    if (!this.readable && this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** Emits 'timeout' after `ms` without reads or writes; 0 disables. Does not close the socket. */
+  setTimeout(ms: number, callback?: () => void): this {
+    const timeout = validateIdleTimeout(ms);
+    if (callback !== undefined) {
+      validateCallback(callback);
+      if (timeout === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    this.#idleMs = timeout;
+    this.#clearIdleTimer();
+    if (timeout > 0 && !this.destroyed) {
+      this.#idleTimer = setTimeout(() => this.#onIdle(), timeout);
+      this.#idleTimer.unref();
+    }
+    return this;
+  }
+
+  /** The event loop may exit while this socket is open. */
+  unref(): this {
+    this.#refed = false;
+    this.#handle?.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#refed = true;
+    this.#handle?.ref();
+    return this;
+  }
+
+  /** No effect: vsock and Hyper-V sockets have no Nagle algorithm. Kept for node:net compatibility. */
+  setNoDelay(_noDelay?: boolean): this {
+    return this;
+  }
+
+  /** No effect: the hypervisor transport has no keep-alive probes. Kept for node:net compatibility. */
+  setKeepAlive(_enable?: boolean, _initialDelay?: number): this {
+    return this;
+  }
+
+  /** Ends the writable side and destroys the socket once everything is flushed. */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  override _read(): void {
+    if (this.connecting) {
+      // As node:net: the stream counts this read as under way, so it must be
+      // honoured once connected, whatever the flowing mode is then.
+      this.once('connect', () => this._read());
+      return;
+    }
+    if (this.#handle === null) return;
+    if (this.#reading) return;
+    const err = this.#handle.readStart();
+    if (err < 0) {
+      this.destroy(systemError(err, 'read'));
+      return;
+    }
+    this.#reading = true;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
+    this.#writeChunks([chunk], callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: Callback): void {
+    this.#writeChunks(chunks.map((c) => c.chunk), callback);
+  }
+
+  override _final(callback: Callback): void {
+    if (this.connecting) {
+      this.once('connect', () => this._final(callback));
+      return;
+    }
+    if (this.#handle === null) {
+      callback();
+      return;
+    }
+    const err = this.#handle.shutdown();
+    // A peer that is already gone has nothing left to half-close.
+    if (err < 0 && err !== uvErrno('ENOTCONN')) callback(systemError(err, 'shutdown'));
+    else callback();
+  }
+
+  override _destroy(error: Error | null, callback: Callback): void {
+    this.#clearIdleTimer();
+    this.connecting = false;
+    if (this.#abort !== null) {
+      this.#abort.signal.removeEventListener('abort', this.#abort.listener);
+      this.#abort = null;
+    }
+    const handle = this.#handle;
+    this.#handle = null;
+    this.#reading = false;
+    if (handle !== null) {
+      this.#local ??= this.#sockaddr('getsockname', handle);
+      handle.onread = handle.onwrite = handle.onconnect = undefined;
+      handle.close();
+    }
+    const pendingWrite = this.#writeCallback;
+    this.#writeCallback = null;
+    this.#pendingWrite = null;
+    callback(error);
+    // A write the OS never finished must not leave its callback hanging.
+    if (pendingWrite !== null) pendingWrite(error ?? ERR_SOCKET_CLOSED());
+    const onClose = this.#onClose;
+    this.#onClose = null;
+    process.nextTick(() => {
+      this.emit('close', error !== null);
+      onClose?.(this);
+    });
+  }
+
+  #attach(handle: NativeHandle): void {
+    this.#handle = handle;
+    if (!this.#refed) handle.unref();
+    handle.onread = (nread) => this.#onRead(nread);
+    handle.onwrite = (status) => this.#onWrite(status);
+  }
+
+  #sockaddr(which: 'getsockname' | 'getpeername', handle = this.#handle): HvSocketAddress | undefined {
+    if (handle === null) return undefined;
+    const raw = handle[which]();
+    return typeof raw === 'number' ? undefined : decodeSockaddr(raw);
+  }
+
+  #failSoon(errno: number, syscall: string): this {
+    const error = systemError(errno, syscall, this.#target);
+    process.nextTick(() => this.destroy(error));
+    return this;
+  }
+
+  #afterConnect(status: number): void {
+    if (this.destroyed || this.#handle === null) return;
+    if (status < 0) {
+      const errno = this.#platform?.connectError(status) ?? status;
+      this.destroy(systemError(errno, 'connect', this.#target));
+      return;
+    }
+    this.connecting = false;
+    this.#remote = this.#sockaddr('getpeername') ?? this.#target;
+    this.#local = this.#sockaddr('getsockname');
+    this.#touch();
+    const pending = this.#pendingWrite;
+    this.#pendingWrite = null;
+    if (pending !== null) this.#writeChunks(pending.chunks, pending.callback);
+    this.emit('connect');
+    this.emit('ready');
+    // Starts the first read (or sees an immediate EOF) without consuming data.
+    if (!this.isPaused()) this.read(0);
+  }
+
+  #writeChunks(chunks: Buffer[], callback: Callback): void {
+    if (this.connecting) {
+      this.#pendingWrite = { chunks, callback };
+      return;
+    }
+    const handle = this.#handle;
+    if (handle === null) {
+      callback(ERR_SOCKET_CLOSED());
+      return;
+    }
+    this.#touch();
+    const result = handle.writev(chunks.length === 1 ? (chunks[0] as Buffer) : chunks);
+    if (result < 0) {
+      callback(systemError(result, 'write'));
+      return;
+    }
+    for (const chunk of chunks) this.#bytesWritten += chunk.length;
+    if (result === WRITE_PENDING) this.#writeCallback = callback;
+    else callback();
+  }
+
+  #onWrite(status: number): void {
+    const callback = this.#writeCallback;
+    this.#writeCallback = null;
+    if (callback === null) return;
+    this.#touch();
+    callback(status < 0 ? systemError(status, 'write') : null);
+  }
+
+  #onRead(nread: number): void {
+    const handle = this.#handle;
+    if (handle === null) return;
+    if (nread > 0) {
+      this.bytesRead += nread;
+      this.#touch();
+      // The read buffer is shared and reused: hand out a copy.
+      const chunk = Buffer.from(loadBinding().readBuffer.subarray(0, nread));
+      if (!this.push(chunk) && this.#handle !== null) {
+        this.#reading = false;
+        this.#handle.readStop();
+      }
+      return;
+    }
+    this.#reading = false;
+    if (nread === loadBinding().UV_EOF) {
+      this.push(null);
+      this.read(0);
+      return;
+    }
+    this.destroy(systemError(nread, 'read'));
+  }
+
+  #touch(): void {
+    this.#idleTimer?.refresh();
+  }
+
+  #onIdle(): void {
+    // The timer stays: the next read or write re-arms it through refresh().
+    if (this.destroyed || this.#idleMs === 0) return;
+    this.emit('timeout');
+  }
+
+  #clearIdleTimer(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+  }
+
+  #watchSignal(signal: AbortSignal): void {
+    if (signal.aborted) {
+      const error = AbortError(signal.reason);
+      process.nextTick(() => this.destroy(error));
+      return;
+    }
+    if (this.#abort !== null) this.#abort.signal.removeEventListener('abort', this.#abort.listener);
+    const listener = (): void => {
+      this.destroy(AbortError(signal.reason));
+    };
+    signal.addEventListener('abort', listener, { once: true });
+    this.#abort = { signal, listener };
+  }
+}

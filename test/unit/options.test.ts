@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  normalizeConnectArgs,
+  normalizeListenArgs,
+  validateIdleTimeout,
+  validateServerOptions,
+  validateSocketOptions,
+} from '../../src/options.js';
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe('normalizeConnectArgs', () => {
+  it('accepts (options[, cb]) and (port[, cid][, cb])', () => {
+    const cb = (): void => {};
+    expect(normalizeConnectArgs([{ cid: 1, port: 5 }, cb], 1000)).toEqual([{ cid: 1, port: 5 }, cb]);
+    expect(normalizeConnectArgs([5], 1000)).toEqual([{ port: 5 }, undefined]);
+    expect(normalizeConnectArgs([5, 2, cb], 1000)).toEqual([{ port: 5, cid: 2 }, cb]);
+    expect(normalizeConnectArgs([5, cb], 1000)).toEqual([{ port: 5 }, cb]);
+  });
+
+  it('refuses what is neither an object nor a port', () => {
+    for (const bad of [undefined, null, 'localhost', true]) {
+      expect(() => normalizeConnectArgs([bad], 1000)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    }
+    expect(() => normalizeConnectArgs(['x'], 1000)).toThrow(TypeError);
+  });
+
+  it('checks connectTimeout against the platform maximum', () => {
+    expect(normalizeConnectArgs([{ port: 1, connectTimeout: 300000 }], 300000)[0].connectTimeout).toBe(300000);
+    expect(() => normalizeConnectArgs([{ port: 1, connectTimeout: 300001 }], 300000)).toThrow(RangeError);
+    expect(() => normalizeConnectArgs([{ port: 1, connectTimeout: 0 }], 300000)).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => normalizeConnectArgs([{ port: 1, connectTimeout: 1.5 }], 300000)).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => normalizeConnectArgs([{ port: 1, connectTimeout: '5' }], 300000)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+  });
+
+  it('checks timeout, signal and allowHalfOpen', () => {
+    expect(() => normalizeConnectArgs([{ port: 1, timeout: -1 }], 1)).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => normalizeConnectArgs([{ port: 1, timeout: 'soon' }], 1)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => normalizeConnectArgs([{ port: 1, signal: {} }], 1)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => normalizeConnectArgs([{ port: 1, allowHalfOpen: 1 }], 1)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    const signal = new AbortController().signal;
+    expect(normalizeConnectArgs([{ port: 1, signal, timeout: 0, allowHalfOpen: true }], 1)[0].signal).toBe(signal);
+  });
+});
+
+describe('normalizeListenArgs', () => {
+  it('accepts (options[, cb]), (port[, backlog][, cb]) and ([cb])', () => {
+    const cb = (): void => {};
+    expect(normalizeListenArgs([])).toEqual([{ port: 0 }, undefined]);
+    expect(normalizeListenArgs([cb])).toEqual([{ port: 0 }, cb]);
+    expect(normalizeListenArgs([7, 20, cb])).toEqual([{ port: 7, backlog: 20 }, cb]);
+    expect(normalizeListenArgs([{ fd: 3 }])).toEqual([{ fd: 3 }, undefined]);
+  });
+
+  it('refuses bad backlog, fd and signal values', () => {
+    expect(() => normalizeListenArgs([{ port: 1, backlog: -1 }])).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => normalizeListenArgs([{ fd: -1 }])).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => normalizeListenArgs([{ fd: '3' }])).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => normalizeListenArgs([{ port: 1, signal: 'x' }])).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => normalizeListenArgs(['5000'])).toThrow(code('ERR_INVALID_ARG_TYPE'));
+  });
+});
+
+describe('constructor options', () => {
+  it('validate types and accept undefined', () => {
+    expect(validateSocketOptions(undefined)).toEqual({});
+    expect(validateServerOptions(undefined)).toEqual({});
+    expect(() => validateSocketOptions('x')).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => validateSocketOptions({ allowHalfOpen: 'yes' })).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => validateServerOptions({ pauseOnConnect: 1 })).toThrow(code('ERR_INVALID_ARG_TYPE'));
+  });
+
+  it('idle timeouts are node timer durations', () => {
+    expect(validateIdleTimeout(0)).toBe(0);
+    expect(validateIdleTimeout(1500)).toBe(1500);
+    expect(() => validateIdleTimeout(2 ** 31)).toThrow(RangeError);
+    expect(() => validateIdleTimeout(NaN)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  HV_GUID_LOOPBACK,
+  HV_GUID_WILDCARD,
+  VMADDR_CID_ANY,
+  connect,
+  createServer,
+  serviceIdFromPort,
+  type Server,
+  type Socket,
+} from '../../src/index.js';
+import { LOOPBACK, closeServer, connected, echoServer, listen, readAll } from './helpers.js';
+
+let server: Server | undefined;
+afterEach(async () => {
+  if (server) await closeServer(server);
+  server = undefined;
+});
+
+describe('echo over vsock loopback', () => {
+  it('round-trips bytes and reports both address forms', async () => {
+    const s = await echoServer();
+    server = s.server;
+    expect(server.listening).toBe(true);
+    const address = server.address();
+    expect(address).toMatchObject({ family: 'AF_VSOCK', cid: VMADDR_CID_ANY, port: s.port, vmId: HV_GUID_WILDCARD });
+
+    const socket = await connected(s.port);
+    expect(socket.remoteAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: s.port, vmId: HV_GUID_LOOPBACK });
+    expect(socket.remotePort).toBe(s.port);
+    expect(socket.remoteCid).toBe(LOOPBACK);
+    // Linux reports an auto-bound client's own CID as VMADDR_CID_ANY.
+    expect(socket.localAddress).toMatchObject({ family: 'AF_VSOCK', cid: VMADDR_CID_ANY });
+    expect(socket.localPort).toBeGreaterThan(0);
+    expect(socket.readyState).toBe('open');
+    expect(socket.pending).toBe(false);
+    socket.end('hello, hypervisor');
+    const echoed = await readAll(socket);
+    expect(echoed.toString()).toBe('hello, hypervisor');
+    expect(socket.bytesWritten).toBe(17);
+    expect(socket.bytesRead).toBe(17);
+  });
+
+  it('connects with the Hyper-V form: loopback VM GUID and a template service GUID', async () => {
+    const s = await echoServer();
+    server = s.server;
+    const socket = connect({ vmId: HV_GUID_LOOPBACK, serviceId: serviceIdFromPort(s.port) });
+    await once(socket, 'connect');
+    expect(socket.remoteServiceId).toBe(serviceIdFromPort(s.port));
+    socket.end('guid');
+    expect((await readAll(socket)).toString()).toBe('guid');
+  });
+
+  it('listens on an explicit port given as a service GUID', async () => {
+    const port = 0x4000 + Math.floor(Math.random() * 0x1000);
+    server = createServer((socket) => socket.end('hi'));
+    server.listen({ vmId: HV_GUID_WILDCARD, serviceId: serviceIdFromPort(port) });
+    await once(server, 'listening');
+    expect(server.address()).toMatchObject({ port, serviceId: serviceIdFromPort(port) });
+    const socket = connect(port, LOOPBACK);
+    expect((await readAll(socket)).toString()).toBe('hi');
+  });
+
+  it('emits events in node:net order', async () => {
+    const s = await listen((peer) => peer.end('bye'));
+    server = s.server;
+    const events: string[] = [];
+    const socket = connect({ cid: LOOPBACK, port: s.port });
+    expect(socket.connecting).toBe(true);
+    expect(socket.readyState).toBe('opening');
+    for (const name of ['connect', 'ready', 'end', 'finish', 'close']) socket.on(name, () => events.push(name));
+    socket.on('data', () => events.push('data'));
+    const [hadError] = await once(socket, 'close');
+    expect(hadError).toBe(false);
+    expect(events).toEqual(['connect', 'ready', 'data', 'end', 'finish', 'close']);
+    expect(socket.readyState).toBe('closed');
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('serves many concurrent connections', async () => {
+    const s = await echoServer();
+    server = s.server;
+    const count = 200;
+    const results = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const socket = connect({ cid: LOOPBACK, port: s.port });
+        socket.end(`message ${i}`);
+        return (await readAll(socket)).toString();
+      }),
+    );
+    expect(results).toEqual(Array.from({ length: count }, (_, i) => `message ${i}`));
+    const connections = await new Promise<number>((resolve) =>
+      server?.getConnections((_err, n) => resolve(n)),
+    );
+    expect(connections).toBeLessThanOrEqual(count);
+  });
+
+  it('pauseOnConnect holds data until resume()', async () => {
+    let accepted: Socket | undefined;
+    const s = await listen((peer) => (accepted = peer), { pauseOnConnect: true });
+    server = s.server;
+    const socket = await connected(s.port);
+    socket.write('queued');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(accepted?.isPaused()).toBe(true);
+    const data = once(accepted as Socket, 'data');
+    accepted?.resume();
+    expect(String((await data)[0])).toBe('queued');
+    socket.destroy();
+  });
+
+  it('maxConnections drops connections beyond the limit', async () => {
+    const s = await listen(() => {});
+    server = s.server;
+    server.maxConnections = 1;
+    const drops: unknown[] = [];
+    server.on('drop', (info) => drops.push(info));
+    const first = await connected(s.port);
+    const second = connect({ cid: LOOPBACK, port: s.port });
+    second.on('error', () => {});
+    await once(second, 'close');
+    expect(drops).toHaveLength(1);
+    first.destroy();
+  });
+});

@@ -1,0 +1,153 @@
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, createServer, type Server, type Socket } from '../../src/index.js';
+import { LOOPBACK, closeServer, connected, echoServer, listen, nextError } from './helpers.js';
+
+let server: Server | undefined;
+afterEach(async () => {
+  if (server) await closeServer(server);
+  server = undefined;
+});
+
+/** A port that was just free: bound and released. */
+async function unusedPort(): Promise<number> {
+  const s = await listen(() => {});
+  await closeServer(s.server);
+  return s.port;
+}
+
+describe('errors', () => {
+  it('a port nobody listens on is ECONNREFUSED with node:net fields', async () => {
+    const port = await unusedPort();
+    const socket = connect({ cid: LOOPBACK, port });
+    const closed = new Promise<[boolean]>((resolve) => socket.once('close', (...args: [boolean]) => resolve(args)));
+    const error = await nextError(socket);
+    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.errno).toBe(-111);
+    expect(error.syscall).toBe('connect');
+    expect(error).toMatchObject({ cid: LOOPBACK, port });
+    expect(error.message).toBe(`connect ECONNREFUSED ${LOOPBACK}:${port}`);
+    const [hadError] = await closed;
+    expect(hadError).toBe(true);
+  });
+
+  it('listening twice on one port is EADDRINUSE, emitted on the server', async () => {
+    const s = await echoServer();
+    server = s.server;
+    const second = createServer();
+    second.listen({ port: s.port });
+    const error = await nextError(second);
+    expect(error.code).toBe('EADDRINUSE');
+    expect(error.syscall).toBe('bind');
+    expect(second.listening).toBe(false);
+  });
+
+  it('connectTimeout bounds a connect the peer never answers: ETIMEDOUT', async () => {
+    // A connection request to a port that belongs to an established client
+    // socket (not a listener) is silently dropped by the vsock transport, so
+    // the connecting side hears nothing: a real unanswered connect.
+    const s = await listen(() => {});
+    server = s.server;
+    const client = await connected(s.port);
+    const silentPort = client.localPort as number;
+    expect(silentPort).toBeGreaterThan(0);
+
+    const started = Date.now();
+    const socket = connect({ cid: LOOPBACK, port: silentPort, connectTimeout: 500 });
+    const error = await nextError(socket);
+    const elapsed = Date.now() - started;
+    expect(error.code).toBe('ETIMEDOUT');
+    expect(error.syscall).toBe('connect');
+    expect(error).toMatchObject({ cid: LOOPBACK, port: silentPort });
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    // The kernel default is 2 s: the option really shortened it.
+    expect(elapsed).toBeLessThan(1900);
+
+    const longer = connect({ cid: LOOPBACK, port: silentPort, connectTimeout: 3000 });
+    const longStart = Date.now();
+    expect((await nextError(longer)).code).toBe('ETIMEDOUT');
+    expect(Date.now() - longStart).toBeGreaterThanOrEqual(2900);
+    client.destroy();
+  });
+
+  it('rejects invalid arguments synchronously, before any socket exists', () => {
+    expect(() => connect({ cid: LOOPBACK, port: -1 })).toThrow(RangeError);
+    expect(() => connect({ cid: LOOPBACK, port: 1, connectTimeout: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => connect({ cid: 'x' as unknown as number, port: 1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => createServer().listen({ vmId: 'not-a-guid', port: 1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => connect({ port: 1, signal: {} as AbortSignal })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+  });
+
+  it('an exception thrown in a data handler reaches uncaughtException, not a crash', async () => {
+    const s = await echoServer();
+    server = s.server;
+    const socket = await connected(s.port);
+    const boom = new Error('boom');
+    const caught = new Promise<unknown>((resolve) => {
+      const listeners = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      process.once('uncaughtException', (err) => {
+        for (const l of listeners) process.on('uncaughtException', l);
+        resolve(err);
+      });
+    });
+    socket.once('data', () => {
+      throw boom;
+    });
+    socket.write('x');
+    expect(await caught).toBe(boom);
+    socket.destroy();
+  });
+});
+
+describe('AbortSignal', () => {
+  it('aborting during connect destroys with AbortError', async () => {
+    const s = await echoServer();
+    server = s.server;
+    const controller = new AbortController();
+    const socket = connect({ cid: LOOPBACK, port: s.port, signal: controller.signal });
+    controller.abort();
+    const error = await nextError(socket);
+    expect(error.name).toBe('AbortError');
+    expect(error.code).toBe('ABORT_ERR');
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('an already-aborted signal fails the connect', async () => {
+    const socket = connect({ cid: LOOPBACK, port: 1234, signal: AbortSignal.abort() });
+    expect((await nextError(socket)).code).toBe('ABORT_ERR');
+  });
+
+  it('aborting an open connection destroys it; the peer sees the end', async () => {
+    let peer: Socket | undefined;
+    const s = await listen((p) => {
+      peer = p;
+      p.resume();
+    });
+    server = s.server;
+    const controller = new AbortController();
+    const socket = await connected(s.port, { signal: controller.signal });
+    controller.abort();
+    expect((await nextError(socket)).code).toBe('ABORT_ERR');
+    await once(peer as Socket, 'close');
+  });
+
+  it('aborting a listen signal closes the server', async () => {
+    const controller = new AbortController();
+    const srv = createServer();
+    srv.listen({ port: 0, signal: controller.signal });
+    await once(srv, 'listening');
+    const closed = once(srv, 'close');
+    controller.abort();
+    await closed;
+    expect(srv.listening).toBe(false);
+  });
+});

@@ -1,0 +1,62 @@
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Server, Socket } from '../../src/index.js';
+import { closeServer, connected, listen, readAll } from './helpers.js';
+
+let server: Server | undefined;
+afterEach(async () => {
+  if (server) await closeServer(server);
+  server = undefined;
+});
+
+describe('half-close', () => {
+  it('client ends first; server still answers afterwards', async () => {
+    const s = await listen(
+      (peer) => {
+        void readAll(peer).then((request) => peer.end(`got ${request.length} bytes`));
+      },
+      { allowHalfOpen: true },
+    );
+    server = s.server;
+    const socket = await connected(s.port, { allowHalfOpen: true });
+    socket.end('request body');
+    await once(socket, 'finish');
+    expect(socket.writable).toBe(false);
+    expect(socket.readyState).toBe('readOnly');
+    expect((await readAll(socket)).toString()).toBe('got 12 bytes');
+  });
+
+  it('server ends first; client keeps writing until it ends', async () => {
+    let serverGot: Promise<Buffer> | undefined;
+    const s = await listen(
+      (peer) => {
+        serverGot = readAll(peer);
+        peer.end('greeting');
+      },
+      { allowHalfOpen: true },
+    );
+    server = s.server;
+    const socket = await connected(s.port, { allowHalfOpen: true });
+    const greeting = await readAll(socket);
+    expect(greeting.toString()).toBe('greeting');
+    expect(socket.readyState).toBe('writeOnly');
+    socket.write('still ');
+    socket.end('talking');
+    expect((await (serverGot as Promise<Buffer>)).toString()).toBe('still talking');
+    await once(socket, 'close');
+  });
+
+  it('without allowHalfOpen the socket ends its side when the peer ends', async () => {
+    let peerSocket: Socket | undefined;
+    const s = await listen((peer) => {
+      peerSocket = peer;
+      peer.resume();
+    });
+    server = s.server;
+    const socket = await connected(s.port);
+    socket.end();
+    const [hadError] = await once(peerSocket as Socket, 'close');
+    expect(hadError).toBe(false);
+    await once(socket, 'close');
+  });
+});

@@ -1,0 +1,113 @@
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type Server, type Socket } from '../../src/index.js';
+import { LOOPBACK, closeServer, connected, echoServer, listen, nextError, openFdCount, readAll } from './helpers.js';
+
+let server: Server | undefined;
+afterEach(async () => {
+  if (server) await closeServer(server);
+  server = undefined;
+});
+
+describe('lifecycle', () => {
+  it('destroy in the middle of a large write: callback errors, close fires, peer sees the end', async () => {
+    let peer: Socket | undefined;
+    const s = await listen((p) => {
+      peer = p;
+      p.pause();
+    });
+    server = s.server;
+    const socket = await connected(s.port);
+    const results: Array<Error | null | undefined> = [];
+    socket.write(Buffer.alloc(32 * 1024 * 1024), (err) => results.push(err));
+    socket.on('error', () => {});
+    expect(socket.writableLength).toBeGreaterThan(0);
+    socket.destroy();
+    const [hadError] = await once(socket, 'close');
+    expect(hadError).toBe(false);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toBeInstanceOf(Error);
+    (peer as Socket).resume();
+    (peer as Socket).on('error', () => {});
+    await once(peer as Socket, 'close');
+  });
+
+  it('server.close() stops accepting at once and emits close after the last connection', async () => {
+    let peer: Socket | undefined;
+    const s = await listen((p) => {
+      peer = p;
+      p.pipe(p);
+    });
+    server = s.server;
+    const live = await connected(s.port);
+    let closed = false;
+    const closeDone = new Promise<void>((resolve) =>
+      s.server.close(() => {
+        closed = true;
+        resolve();
+      }),
+    );
+    expect(s.server.listening).toBe(false);
+    expect(s.server.address()).toBeNull();
+    const refused = connect({ cid: LOOPBACK, port: s.port });
+    expect((await nextError(refused)).code).toBe('ECONNREFUSED');
+    // The live connection still works.
+    live.write('ping');
+    expect(String((await once(live, 'data'))[0])).toBe('ping');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(false);
+    live.end();
+    await once(peer as Socket, 'close');
+    await closeDone;
+    expect(closed).toBe(true);
+  });
+
+  it('close() on a server that is not listening reports ERR_SERVER_NOT_RUNNING', async () => {
+    const s = await echoServer();
+    await closeServer(s.server);
+    const error = await new Promise<Error | undefined>((resolve) => s.server.close(resolve));
+    expect((error as NodeJS.ErrnoException).code).toBe('ERR_SERVER_NOT_RUNNING');
+  });
+
+  it('1000 connect/close cycles leak no descriptors', async () => {
+    const s = await echoServer();
+    server = s.server;
+    // Warm up lazily-opened descriptors (the binding, epoll) first.
+    (await connected(s.port)).destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const before = openFdCount();
+    for (let i = 0; i < 1000; i++) {
+      const socket = connect({ cid: LOOPBACK, port: s.port });
+      await once(socket, 'connect');
+      socket.end();
+      await once(socket, 'close');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const connections = await new Promise<number>((resolve) => s.server.getConnections((_e, n) => resolve(n)));
+    expect(connections).toBe(0);
+    expect(openFdCount()).toBe(before);
+  });
+
+  it('setTimeout emits timeout after idleness and keeps the socket open', async () => {
+    const s = await echoServer();
+    server = s.server;
+    const socket = await connected(s.port);
+    const started = Date.now();
+    socket.setTimeout(200);
+    await once(socket, 'timeout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(socket.destroyed).toBe(false);
+    socket.setTimeout(0);
+    socket.end('after timeout');
+    expect((await readAll(socket)).toString()).toBe('after timeout');
+  });
+
+  it('writes issued before connect completes are sent after it', async () => {
+    const s = await echoServer();
+    server = s.server;
+    const socket = connect({ cid: LOOPBACK, port: s.port });
+    socket.write('early ');
+    socket.end('bird');
+    expect((await readAll(socket)).toString()).toBe('early bird');
+  });
+});
