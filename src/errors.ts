@@ -53,7 +53,10 @@ function listTypes(expected: string[]): string {
 }
 
 export function ERR_INVALID_ARG_TYPE(name: string, expected: string | string[], actual: unknown): TypeError & { code: string } {
-  const types = (Array.isArray(expected) ? expected : [expected]).map((t) => (t === 'Object' ? 'object' : t));
+  const types = (Array.isArray(expected) ? expected : [expected]).map((t) =>
+    // Node names these two as primitives: "of type object", "of type function".
+    t === 'Object' || t === 'Function' ? t.toLowerCase() : t,
+  );
   const message = `${subject(name)} must be ${listTypes(types)}. Received ${describeReceived(actual)}`;
   return nodeError<TypeError>(TypeError, 'ERR_INVALID_ARG_TYPE', message);
 }

@@ -38,11 +38,19 @@ export async function connected(port: number, options: Record<string, unknown> =
   return socket;
 }
 
-/** All bytes until 'end'. */
-export async function readAll(socket: Socket): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of socket) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * All bytes until 'end'. Events, not `for await`: the async iterator destroys
+ * the stream when it finishes, which would defeat every half-close test.
+ */
+export function readAll(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('end', () => resolve(Buffer.concat(chunks)));
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before end')));
+    socket.resume();
+  });
 }
 
 /** Closes the server and whatever connections a test left open. */
