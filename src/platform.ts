@@ -30,12 +30,14 @@ export interface SocketPlatform {
   connectError(errno: number): number;
 }
 
+let errnoByName: Map<string, number> | undefined;
+
 /** libuv error number for a code name; libuv numbers differ between OSes. */
 export function uvErrno(code: string): number {
-  for (const [errno, [name]] of getSystemErrorMap()) {
-    if (name === code) return errno;
-  }
-  throw new Error(`libuv has no error named ${code}`);
+  errnoByName ??= new Map([...getSystemErrorMap()].map(([errno, [name]]) => [name, errno]));
+  const errno = errnoByName.get(code);
+  if (errno === undefined) throw new Error(`libuv has no error named ${code}`);
+  return errno;
 }
 
 const linux: SocketPlatform = {

@@ -2,6 +2,7 @@
 // 'listening' after listen(), 'connection' per accepted socket, close() that
 // stops accepting at once and emits 'close' when the last connection is gone.
 import { EventEmitter } from 'node:events';
+import { onAbort, type Unsubscribe } from './abort.js';
 import { decodeSockaddr, resolveAddress, type HvSocketAddress } from './address.js';
 import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError } from './errors.js';
 import { loadBinding, type NativeHandle } from './native.js';
@@ -35,7 +36,7 @@ export class Server extends EventEmitter {
   #pauseOnConnect: boolean;
   #refed = true;
   #acceptRetry: NodeJS.Timeout | null = null;
-  #abort: { signal: AbortSignal; listener: () => void } | null = null;
+  #stopWatchingSignal: Unsubscribe | null = null;
 
   constructor(options?: ServerOptions | ConnectionListener, connectionListener?: ConnectionListener) {
     super();
@@ -103,7 +104,7 @@ export class Server extends EventEmitter {
     this.#handle = handle;
     const raw = handle.getsockname();
     this.#address = typeof raw === 'number' ? (target?.address ?? null) : decodeSockaddr(raw);
-    if (options.signal !== undefined) this.#watchSignal(options.signal);
+    if (options.signal !== undefined) this.#stopWatchingSignal = onAbort(options.signal, () => this.close());
     process.nextTick(() => {
       if (this.#handle === handle) this.emit('listening');
     });
@@ -133,10 +134,8 @@ export class Server extends EventEmitter {
     }
     if (this.#acceptRetry !== null) clearTimeout(this.#acceptRetry);
     this.#acceptRetry = null;
-    if (this.#abort !== null) {
-      this.#abort.signal.removeEventListener('abort', this.#abort.listener);
-      this.#abort = null;
-    }
+    this.#stopWatchingSignal?.();
+    this.#stopWatchingSignal = null;
     this.#emitCloseIfDrained();
     return this;
   }
@@ -215,14 +214,6 @@ export class Server extends EventEmitter {
     process.nextTick(() => {
       if (this.#handle === null && this.#connections.size === 0) this.emit('close');
     });
-  }
-
-  #watchSignal(signal: AbortSignal): void {
-    const listener = (): void => {
-      this.close();
-    };
-    signal.addEventListener('abort', listener, { once: true });
-    this.#abort = { signal, listener };
   }
 }
 

@@ -2,6 +2,7 @@
 // event order (connect, ready, data, end, finish, close), half-close through
 // end(), idle timeouts, ref/unref, and Node-style errors.
 import { Duplex } from 'node:stream';
+import { onAbort, type Unsubscribe } from './abort.js';
 import { decodeSockaddr, resolveAddress, type HvSocketAddress } from './address.js';
 import { AbortError, ERR_SOCKET_CLOSED, systemError } from './errors.js';
 import { loadBinding, WRITE_PENDING, type NativeHandle } from './native.js';
@@ -39,7 +40,7 @@ export class Socket extends Duplex {
   #idleMs = 0;
   #idleTimer: NodeJS.Timeout | null = null;
   #onClose: ((socket: Socket) => void) | null = null;
-  #abort: { signal: AbortSignal; listener: () => void } | null = null;
+  #stopWatchingSignal: Unsubscribe | null = null;
 
   constructor(options?: SocketOptions) {
     const { allowHalfOpen = false, signal } = validateSocketOptions(options);
@@ -238,10 +239,8 @@ export class Socket extends Duplex {
   override _destroy(error: Error | null, callback: Callback): void {
     this.#clearIdleTimer();
     this.connecting = false;
-    if (this.#abort !== null) {
-      this.#abort.signal.removeEventListener('abort', this.#abort.listener);
-      this.#abort = null;
-    }
+    this.#stopWatchingSignal?.();
+    this.#stopWatchingSignal = null;
     const handle = this.#handle;
     this.#handle = null;
     this.#reading = false;
@@ -376,11 +375,7 @@ export class Socket extends Duplex {
       process.nextTick(() => this.destroy(error));
       return;
     }
-    if (this.#abort !== null) this.#abort.signal.removeEventListener('abort', this.#abort.listener);
-    const listener = (): void => {
-      this.destroy(AbortError(signal.reason));
-    };
-    signal.addEventListener('abort', listener, { once: true });
-    this.#abort = { signal, listener };
+    this.#stopWatchingSignal?.();
+    this.#stopWatchingSignal = onAbort(signal, () => this.destroy(AbortError(signal.reason)));
   }
 }

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   HV_GUID_LOOPBACK,
   HV_GUID_WILDCARD,
@@ -7,23 +7,15 @@ import {
   connect,
   createServer,
   serviceIdFromPort,
-  type Server,
   type Socket,
 } from '../../src/index.js';
-import { LOOPBACK, closeServer, connected, echoServer, listen, readAll } from './helpers.js';
-
-let server: Server | undefined;
-afterEach(async () => {
-  if (server) await closeServer(server);
-  server = undefined;
-});
+import { LOOPBACK, connected, echoServer, listen, readAll, track } from './helpers.js';
 
 describe('echo over vsock loopback', () => {
   it('round-trips bytes and reports both address forms', async () => {
     const s = await echoServer();
-    server = s.server;
-    expect(server.listening).toBe(true);
-    const address = server.address();
+    expect(s.server.listening).toBe(true);
+    const address = s.server.address();
     expect(address).toMatchObject({ family: 'AF_VSOCK', cid: VMADDR_CID_ANY, port: s.port, vmId: HV_GUID_WILDCARD });
 
     const socket = await connected(s.port);
@@ -45,7 +37,7 @@ describe('echo over vsock loopback', () => {
   it('connects with the Hyper-V form: loopback VM GUID and a template service GUID', async () => {
     // Kernel-picked ports can lie above 0x7FFFFFFF, outside the template range: pick one below.
     const port = 0x10000 + Math.floor(Math.random() * 0x100000);
-    server = createServer((peer) => peer.pipe(peer));
+    const server = track(createServer((peer) => peer.pipe(peer)));
     server.listen({ port });
     await once(server, 'listening');
     const socket = connect({ vmId: HV_GUID_LOOPBACK, serviceId: serviceIdFromPort(port) });
@@ -57,7 +49,7 @@ describe('echo over vsock loopback', () => {
 
   it('listens on an explicit port given as a service GUID', async () => {
     const port = 0x4000 + Math.floor(Math.random() * 0x1000);
-    server = createServer((socket) => socket.end('hi'));
+    const server = track(createServer((socket) => socket.end('hi')));
     server.listen({ vmId: HV_GUID_WILDCARD, serviceId: serviceIdFromPort(port) });
     await once(server, 'listening');
     expect(server.address()).toMatchObject({ port, serviceId: serviceIdFromPort(port) });
@@ -67,7 +59,6 @@ describe('echo over vsock loopback', () => {
 
   it('emits events in node:net order', async () => {
     const s = await listen((peer) => peer.end('bye'));
-    server = s.server;
     const events: string[] = [];
     const socket = connect({ cid: LOOPBACK, port: s.port });
     expect(socket.connecting).toBe(true);
@@ -83,7 +74,6 @@ describe('echo over vsock loopback', () => {
 
   it('serves many concurrent connections', async () => {
     const s = await echoServer();
-    server = s.server;
     const count = 200;
     const results = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
@@ -94,7 +84,7 @@ describe('echo over vsock loopback', () => {
     );
     expect(results).toEqual(Array.from({ length: count }, (_, i) => `message ${i}`));
     const connections = await new Promise<number>((resolve) =>
-      server?.getConnections((_err, n) => resolve(n)),
+      s.server.getConnections((_err, n) => resolve(n)),
     );
     expect(connections).toBeLessThanOrEqual(count);
   });
@@ -102,7 +92,6 @@ describe('echo over vsock loopback', () => {
   it('pauseOnConnect holds data until resume()', async () => {
     let accepted: Socket | undefined;
     const s = await listen((peer) => (accepted = peer), { pauseOnConnect: true });
-    server = s.server;
     const socket = await connected(s.port);
     socket.write('queued');
     await new Promise((r) => setTimeout(r, 200));
@@ -115,10 +104,9 @@ describe('echo over vsock loopback', () => {
 
   it('maxConnections drops connections beyond the limit', async () => {
     const s = await listen(() => {});
-    server = s.server;
-    server.maxConnections = 1;
+    s.server.maxConnections = 1;
     const drops: unknown[] = [];
-    server.on('drop', (info) => drops.push(info));
+    s.server.on('drop', (info) => drops.push(info));
     const first = await connected(s.port);
     const second = connect({ cid: LOOPBACK, port: s.port });
     second.on('error', () => {});

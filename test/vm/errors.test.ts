@@ -1,13 +1,7 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
-import { connect, createServer, type Server, type Socket } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { connect, createServer, type Socket } from '../../src/index.js';
 import { LOOPBACK, closeServer, connected, echoServer, listen, nextError } from './helpers.js';
-
-let server: Server | undefined;
-afterEach(async () => {
-  if (server) await closeServer(server);
-  server = undefined;
-});
 
 /** A port that was just free: bound and released. */
 async function unusedPort(): Promise<number> {
@@ -33,7 +27,6 @@ describe('errors', () => {
 
   it('listening twice on one port is EADDRINUSE, emitted on the server', async () => {
     const s = await echoServer();
-    server = s.server;
     const second = createServer();
     second.listen({ port: s.port });
     const error = await nextError(second);
@@ -47,7 +40,6 @@ describe('errors', () => {
     // socket (not a listener) is silently dropped by the vsock transport, so
     // the connecting side hears nothing: a real unanswered connect.
     const s = await listen(() => {});
-    server = s.server;
     const client = await connected(s.port);
     const silentPort = client.localPort as number;
     expect(silentPort).toBeGreaterThan(0);
@@ -88,7 +80,6 @@ describe('errors', () => {
 
   it('an exception thrown in a data handler reaches uncaughtException, not a crash', async () => {
     const s = await echoServer();
-    server = s.server;
     const socket = await connected(s.port);
     const boom = new Error('boom');
     const caught = new Promise<unknown>((resolve) => {
@@ -111,7 +102,6 @@ describe('errors', () => {
 describe('AbortSignal', () => {
   it('aborting during connect destroys with AbortError', async () => {
     const s = await echoServer();
-    server = s.server;
     const controller = new AbortController();
     const socket = connect({ cid: LOOPBACK, port: s.port, signal: controller.signal });
     controller.abort();
@@ -132,7 +122,6 @@ describe('AbortSignal', () => {
       peer = p;
       p.resume();
     });
-    server = s.server;
     const controller = new AbortController();
     const socket = await connected(s.port, { signal: controller.signal });
     controller.abort();

@@ -1,13 +1,7 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Server, Socket } from '../../src/index.js';
-import { closeServer, connected, listen, readAll } from './helpers.js';
-
-let server: Server | undefined;
-afterEach(async () => {
-  if (server) await closeServer(server);
-  server = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import type { Socket } from '../../src/index.js';
+import { connected, listen, readAll } from './helpers.js';
 
 describe('half-close', () => {
   it('client ends first; server still answers afterwards', async () => {
@@ -17,7 +11,6 @@ describe('half-close', () => {
       },
       { allowHalfOpen: true },
     );
-    server = s.server;
     const socket = await connected(s.port, { allowHalfOpen: true });
     socket.end('request body');
     await once(socket, 'finish');
@@ -35,7 +28,6 @@ describe('half-close', () => {
       },
       { allowHalfOpen: true },
     );
-    server = s.server;
     const socket = await connected(s.port, { allowHalfOpen: true });
     const greeting = await readAll(socket);
     expect(greeting.toString()).toBe('greeting');
@@ -54,7 +46,6 @@ describe('half-close', () => {
       peerSocket = peer;
       peer.resume();
     });
-    server = s.server;
     const socket = await connected(s.port);
     socket.end();
     const [hadError] = await once(peerSocket as Socket, 'close');

@@ -8,6 +8,19 @@ export const LOOPBACK = 1;
 
 /** Accepted sockets per server, so a failed test cannot leave closeServer() waiting forever. */
 const accepted = new WeakMap<Server, Set<Socket>>();
+/** Servers a test opened; setup.ts closes them after each test. */
+const openServers = new Set<Server>();
+
+export function track(server: Server): Server {
+  openServers.add(server);
+  return server;
+}
+
+export async function closeAllServers(): Promise<void> {
+  const servers = [...openServers];
+  openServers.clear();
+  await Promise.all(servers.map(closeServer));
+}
 
 /** A server on a kernel-chosen port; resolves once listening. */
 export async function listen(
@@ -21,6 +34,7 @@ export async function listen(
     onConnection(socket);
   });
   accepted.set(server, peers);
+  track(server);
   server.listen({ port: 0 });
   await once(server, 'listening');
   const port = server.address()?.port;

@@ -1,13 +1,7 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Server, type Socket } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { connect, type Socket } from '../../src/index.js';
 import { LOOPBACK, closeServer, connected, echoServer, listen, nextError, openFdCount, readAll } from './helpers.js';
-
-let server: Server | undefined;
-afterEach(async () => {
-  if (server) await closeServer(server);
-  server = undefined;
-});
 
 describe('lifecycle', () => {
   it('destroy in the middle of a large write: callback errors, close fires, peer sees the end', async () => {
@@ -16,7 +10,6 @@ describe('lifecycle', () => {
       peer = p;
       p.pause();
     });
-    server = s.server;
     const socket = await connected(s.port);
     const results: Array<Error | null | undefined> = [];
     socket.write(Buffer.alloc(32 * 1024 * 1024), (err) => results.push(err));
@@ -38,7 +31,6 @@ describe('lifecycle', () => {
       peer = p;
       p.pipe(p);
     });
-    server = s.server;
     const live = await connected(s.port);
     let closed = false;
     const closeDone = new Promise<void>((resolve) =>
@@ -71,7 +63,6 @@ describe('lifecycle', () => {
 
   it('1000 connect/close cycles leak no descriptors', async () => {
     const s = await echoServer();
-    server = s.server;
     // Warm up lazily-opened descriptors (the binding, epoll) first.
     (await connected(s.port)).destroy();
     await new Promise((r) => setTimeout(r, 50));
@@ -90,7 +81,6 @@ describe('lifecycle', () => {
 
   it('setTimeout emits timeout after idleness and keeps the socket open', async () => {
     const s = await echoServer();
-    server = s.server;
     const socket = await connected(s.port);
     const started = Date.now();
     socket.setTimeout(200);
@@ -104,7 +94,6 @@ describe('lifecycle', () => {
 
   it('writes issued before connect completes are sent after it', async () => {
     const s = await echoServer();
-    server = s.server;
     const socket = connect({ cid: LOOPBACK, port: s.port });
     socket.write('early ');
     socket.end('bird');

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { AF_VSOCK, VMADDR_CID_ANY, VMADDR_PORT_ANY, connect, encodeSockaddrVm } from '../../src/index.js';
+import { AF_VSOCK, VMADDR_CID_ANY, VMADDR_PORT_ANY, connect, createServer, encodeSockaddrVm } from '../../src/index.js';
 import { loadBinding } from '../../src/native.js';
 import { LOOPBACK, readAll } from './helpers.js';
 
@@ -78,7 +78,6 @@ describe('processes and threads', () => {
   });
 
   it('listen({ fd }) on a descriptor that is not a vsock socket fails with a system error', async () => {
-    const { createServer } = await import('../../src/index.js');
     const server = createServer();
     server.listen({ fd: 0 });
     const [error] = await once(server, 'error').catch((e: unknown) => [e]);

@@ -1,14 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Server, Socket } from '../../src/index.js';
-import { closeServer, connected, listen, readAll } from './helpers.js';
-
-let server: Server | undefined;
-afterEach(async () => {
-  if (server) await closeServer(server);
-  server = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import type { Socket } from '../../src/index.js';
+import { connected, listen, readAll } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -33,7 +27,6 @@ describe('bulk transfer', () => {
       },
       { allowHalfOpen: true },
     );
-    server = s.server;
     const socket = await connected(s.port, { allowHalfOpen: true });
     const [gotDown] = await Promise.all([readAll(socket), send(socket, up)]);
     const gotUp = await (received as Promise<Buffer>);
@@ -51,7 +44,6 @@ describe('bulk transfer', () => {
       reader = peer;
       peer.pause();
     });
-    server = s.server;
     const writer = await connected(s.port);
     const chunk = Buffer.alloc(64 * 1024, 7);
     let accepted = 0;

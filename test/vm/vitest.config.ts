@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/vm/**/*.test.ts'],
     globalSetup: ['test/vm/require-loopback.ts'],
+    setupFiles: ['test/vm/setup.ts'],
     // Emulated CPU: generous limits, and one file at a time on two cores.
     testTimeout: 90_000,
     hookTimeout: 60_000,
