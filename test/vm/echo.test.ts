@@ -6,6 +6,7 @@ import {
   VMADDR_CID_ANY,
   connect,
   createServer,
+  localCid,
   serviceIdFromPort,
   type Socket,
 } from '../../src/index.js';
@@ -87,6 +88,10 @@ describe('echo over vsock loopback', () => {
       s.server.getConnections((_err, n) => resolve(n)),
     );
     expect(connections).toBeLessThanOrEqual(count);
+  });
+
+  it('localCid() reads this machine\'s CID from /dev/vsock (1 in the loopback-only guest)', () => {
+    expect(localCid()).toBe(LOOPBACK);
   });
 
   it('pauseOnConnect holds data until resume()', async () => {
