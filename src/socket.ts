@@ -52,7 +52,6 @@ export class Socket extends Duplex {
       this.#onClose = accepted.onClose;
       this.#platform = hostPlatform('accept');
       this.#attach(accepted.handle);
-      this.#remote = this.#sockaddr('getpeername');
       if (accepted.pauseOnCreate) this.pause();
       else this.read(0);
     }
@@ -98,31 +97,35 @@ export class Socket extends Duplex {
 
   /** The local address: `{ family, cid, port, vmId?, serviceId? }`, or `{}` before connecting. */
   address(): HvSocketAddress | Record<string, never> {
-    this.#local ??= this.#sockaddr('getsockname');
-    return this.#local ?? {};
+    return this.localAddress ?? {};
   }
 
-  /** The peer's address, in every form that has a meaning on this OS. */
+  /**
+   * The peer's address, in every form that has a meaning on this OS. Read
+   * from the OS on first use while connected (as node:net does), so sockets
+   * nobody asks about cost no system calls.
+   */
   get remoteAddress(): HvSocketAddress | undefined {
+    if (this.#remote === undefined && !this.connecting) this.#remote = this.#sockaddr('getpeername');
     return this.#remote;
   }
   get remoteFamily(): HvSocketAddress['family'] | undefined {
-    return this.#remote?.family;
+    return this.remoteAddress?.family;
   }
   get remoteCid(): number | undefined {
-    return this.#remote?.cid;
+    return this.remoteAddress?.cid;
   }
   get remotePort(): number | undefined {
-    return this.#remote?.port;
+    return this.remoteAddress?.port;
   }
   get remoteVmId(): string | undefined {
-    return this.#remote?.vmId;
+    return this.remoteAddress?.vmId;
   }
   get remoteServiceId(): string | undefined {
-    return this.#remote?.serviceId;
+    return this.remoteAddress?.serviceId;
   }
   get localAddress(): HvSocketAddress | undefined {
-    this.#local ??= this.#sockaddr('getsockname');
+    if (this.#local === undefined && !this.connecting) this.#local = this.#sockaddr('getsockname');
     return this.#local;
   }
   get localCid(): number | undefined {
@@ -245,7 +248,6 @@ export class Socket extends Duplex {
     this.#handle = null;
     this.#reading = false;
     if (handle !== null) {
-      this.#local ??= this.#sockaddr('getsockname', handle);
       handle.onread = handle.onwrite = handle.onconnect = undefined;
       handle.close();
     }
@@ -290,8 +292,6 @@ export class Socket extends Duplex {
       return;
     }
     this.connecting = false;
-    this.#remote = this.#sockaddr('getpeername') ?? this.#target;
-    this.#local = this.#sockaddr('getsockname');
     this.#touch();
     const pending = this.#pendingWrite;
     this.#pendingWrite = null;
