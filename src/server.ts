@@ -15,7 +15,7 @@ import {
   type ListenOptions,
   type ServerOptions,
 } from './options.js';
-import { hostPlatform, uvErrno, type SocketPlatform } from './platform.js';
+import { hostPlatform, uvErrno } from './platform.js';
 import { Socket } from './socket.js';
 
 /** Node's default backlog. */
@@ -97,7 +97,7 @@ export class Server extends EventEmitter {
     // An adopted socket may already listen; listening again only updates the backlog.
     let err = handle.listen(options.backlog ?? DEFAULT_BACKLOG);
     if (err < 0) return fail(err, 'listen');
-    handle.onconnection = (status, peer) => this.#onConnection(platform, status, peer);
+    handle.onconnection = (status, peer) => this.#onConnection(status, peer);
     err = handle.readStart();
     if (err < 0) return fail(err, 'listen');
     if (!this.#refed) handle.unref();
@@ -164,7 +164,7 @@ export class Server extends EventEmitter {
     await new Promise<void>((resolve, reject) => this.close((error) => (error ? reject(error) : resolve())));
   }
 
-  #onConnection(platform: SocketPlatform, status: number, peer: NativeHandle | undefined): void {
+  #onConnection(status: number, peer: NativeHandle | undefined): void {
     if (status < 0 || peer === undefined) {
       if (isResourceExhaustion(status)) this.#pauseAccepting();
       this.emit('error', systemError(status, 'accept'));
@@ -173,10 +173,10 @@ export class Server extends EventEmitter {
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
       const raw = peer.getpeername();
       peer.close();
+      // node:net's 'drop' payload, with typed addresses.
       this.emit('drop', {
         localAddress: this.#address ?? undefined,
         remoteAddress: typeof raw === 'number' ? undefined : decodeSockaddr(raw),
-        platform: platform.name,
       });
       return;
     }

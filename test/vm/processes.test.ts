@@ -54,6 +54,19 @@ describe('processes and threads', () => {
     expect((error as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
   });
 
+  it('running out of descriptors is an accept error on the server, and accepting resumes', async () => {
+    const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${fixture('fd-exhaustion.cjs')}"`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += String(chunk)));
+    const [code] = await once(child, 'exit');
+    const result = JSON.parse(output.trim()) as { ok: boolean; errors: string[]; detail: string };
+    expect(result.errors).toContain('accept EMFILE');
+    expect(result).toMatchObject({ ok: true });
+    expect(code).toBe(0);
+  });
+
   it('listen({ fd }) adopts an inherited listening socket', async () => {
     // Made like a service manager would: socket, bind, listen, then pass as fd 3.
     const handle = new (loadBinding().SocketHandle)();
