@@ -79,12 +79,15 @@ export function validateSocketOptions(options: unknown): SocketOptions {
   return o;
 }
 
+/** node:net's calling convention: an optional callback always comes last. */
+function splitCallback(args: unknown[]): [unknown[], (() => void) | undefined] {
+  const last = args[args.length - 1];
+  return typeof last === 'function' ? [args.slice(0, -1), last as () => void] : [args, undefined];
+}
+
 /** connect(options[, cb]) | connect(port[, cid][, cb]) → [options, cb]. */
 export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number): [ConnectOptions, (() => void) | undefined] {
-  const last = args[args.length - 1];
-  const listener = typeof last === 'function' ? (last as () => void) : undefined;
-  const positional = listener === undefined ? args : args.slice(0, -1);
-  const [first, second] = positional;
+  const [[first, second], listener] = splitCallback(args);
   let options: ConnectOptions;
   if (typeof first === 'number') {
     options = second === undefined ? { port: first } : { port: first, cid: second as number };
@@ -113,10 +116,7 @@ export function validateServerOptions(options: unknown): ServerOptions {
 
 /** listen(options[, cb]) | listen(port[, backlog][, cb]) | listen([cb]) → [options, cb]. */
 export function normalizeListenArgs(args: unknown[]): [ListenOptions, (() => void) | undefined] {
-  const last = args[args.length - 1];
-  const callback = typeof last === 'function' ? (last as () => void) : undefined;
-  const positional = callback === undefined ? args : args.slice(0, -1);
-  const [first, second] = positional;
+  const [[first, second], callback] = splitCallback(args);
   let options: ListenOptions;
   if (first === undefined) {
     options = { port: 0 };
