@@ -48,9 +48,8 @@ export class Socket extends Duplex {
     if (signal !== undefined) this.#watchSignal(signal);
     const accepted = (options as InternalSocketOptions | undefined)?.[kAccepted];
     if (accepted !== undefined) {
-      // An accepted connection: already open, peer known.
+      // An accepted connection: already open.
       this.#onClose = accepted.onClose;
-      this.#platform = hostPlatform('accept');
       this.#attach(accepted.handle);
       if (accepted.pauseOnCreate) this.pause();
       else this.read(0);
