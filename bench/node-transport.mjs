@@ -1,14 +1,17 @@
-// One measurement with one Node transport, in a process of its own so that
-// its peak memory is its own:
+// One measurement with one Node transport:
 //   node bench/node-transport.mjs hvsock|net bulk|pingpong|connect COUNT
+// The server runs in a child process (`... serve MODE`), as it does in the C
+// baseline and in real use, where host and guest are different processes.
 // The same code drives hvsock (vsock loopback) and node:net (TCP loopback);
 // only how a server listens and a client connects differs.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as hvsock from 'hvsock';
 
-const [transport, mode, countText] = process.argv.slice(2);
-const count = Number(countText);
+const [transport, mode, arg] = process.argv.slice(2);
 
 const api =
   transport === 'hvsock'
@@ -23,18 +26,33 @@ const api =
         connect: (port) => net.connect({ host: '127.0.0.1', port }),
       };
 
-const handlers = {
-  bulk: (socket) => {
-    socket.resume();
-    socket.on('end', () => socket.end('k'));
-  },
-  pingpong: (socket) => socket.on('data', (data) => socket.write(data)),
-  connect: (socket) => socket.destroy(),
-};
+const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
 
-const server = api.createServer(handlers[mode]);
-await new Promise((resolve) => api.listen(server, resolve));
-const port = server.address().port;
+if (mode === 'serve') {
+  const handlers = {
+    bulk: (socket) => {
+      socket.resume();
+      socket.on('end', () => socket.end('k'));
+    },
+    pingpong: (socket) => socket.on('data', (data) => socket.write(data)),
+    connect: (socket) => socket.destroy(),
+  };
+  const server = api.createServer(handlers[arg]);
+  await new Promise((resolve) => api.listen(server, resolve));
+  console.log(server.address().port);
+  // The parent closes our stdin when it is done measuring.
+  process.stdin.resume();
+  await once(process.stdin, 'end');
+  console.log(JSON.stringify({ maxRssMiB: peakRssMiB() }));
+  process.exit(0);
+}
+
+const count = Number(arg);
+const child = spawn(process.execPath, [fileURLToPath(import.meta.url), transport, 'serve', mode], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+const port = Number((await lines.next()).value);
 
 async function bulk(mib) {
   const socket = api.connect(port);
@@ -81,6 +99,7 @@ const result =
     : mode === 'pingpong'
       ? { usPerRoundTrip: (seconds * 1e6) / count }
       : { connPerSec: count / seconds };
-server.close();
-result.maxRssMiB = process.resourceUsage().maxRSS / 1024;
+child.stdin.end();
+const server = JSON.parse((await lines.next()).value);
+result.maxRssMiB = Math.max(peakRssMiB(), server.maxRssMiB);
 console.log(JSON.stringify(result));

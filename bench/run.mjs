@@ -76,7 +76,7 @@ if (json) {
 
 function printTable() {
   const fmt = (v, digits = 1) => (v === undefined ? '-' : v.toFixed(digits));
-  const rows = [['transport', `bulk ${sizes.bulk} MiB (MiB/s)`, '1-byte round trip (µs)', 'connections/s', 'bulk peak RSS (MiB)']];
+  const rows = [['transport', `bulk ${sizes.bulk} MiB (MiB/s)`, '1-byte round trip (µs)', 'connections/s', 'bulk peak RSS, either side (MiB)']];
   for (const [name, r] of Object.entries(results)) {
     rows.push([name, fmt(r.mibPerSec), fmt(r.usPerRoundTrip), fmt(r.connPerSec, 0), fmt(r.bulkMaxRssMiB)]);
   }
