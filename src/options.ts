@@ -3,6 +3,7 @@
 import type { AddressInput } from './address.js';
 import { ERR_INVALID_ARG_TYPE } from './errors.js';
 import type { NativeHandle } from './native.js';
+import type { SocketPlatform } from './platform.js';
 import {
   validateAbortSignal,
   validateBoolean,
@@ -15,7 +16,25 @@ import {
 /** Largest timer delay Node accepts (setTimeout's TIMEOUT_MAX). */
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
-export interface ConnectOptions extends AddressInput {
+/**
+ * Windows Hyper-V socket options (HVSOCKET_* at level HV_PROTOCOL_RAW), set
+ * on the socket before it binds or connects. Linux vsock has none of them:
+ * `true` there is an ERR_INVALID_ARG_VALUE, `false` is accepted.
+ */
+export interface HyperVSocketOptions {
+  /**
+   * HVSOCKET_CONNECTED_SUSPEND: keep the connection when the VM is suspended
+   * (paused or saved) instead of resetting it. On a server, applied to the
+   * listener and to every socket it accepts.
+   */
+  connectedSuspend?: boolean;
+  /** HVSOCKET_CONTAINER_PASSTHRU: let a container's socket reach past the container to its host. */
+  containerPassthru?: boolean;
+  /** HVSOCKET_HIGH_VTL: talk to the partition's higher virtual trust level (VTL 1, e.g. VBS). */
+  highVtl?: boolean;
+}
+
+export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   /**
    * Give up connecting after this many milliseconds (ETIMEDOUT). Applied as
    * the OS option (SO_VM_SOCKETS_CONNECT_TIMEOUT / HVSOCKET_CONNECT_TIMEOUT),
@@ -36,15 +55,28 @@ export interface SocketOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Replaces the OS's hypervisor socket layer for a Socket or Server; not
+ * public API. Tests use it to drive the same engine over loopback TCP where
+ * no hypervisor transport exists (Wine, a bare Linux machine).
+ */
+export const kTransport = Symbol('hvsock.transport');
 /** How a Server hands an accepted OS socket to a new Socket; not public API. */
 export const kAccepted = Symbol('hvsock.accepted');
 export interface AcceptedSocket {
   handle: NativeHandle;
+  /** The listener's transport, which reads this socket's addresses. */
+  platform: SocketPlatform;
   pauseOnCreate: boolean;
   onClose: (socket: unknown) => void;
 }
 export interface InternalSocketOptions extends SocketOptions {
   [kAccepted]?: AcceptedSocket;
+  [kTransport]?: SocketPlatform;
+}
+
+export interface InternalServerOptions extends ServerOptions {
+  [kTransport]?: SocketPlatform;
 }
 
 export interface ServerOptions {
@@ -53,7 +85,7 @@ export interface ServerOptions {
   pauseOnConnect?: boolean;
 }
 
-export interface ListenOptions extends AddressInput {
+export interface ListenOptions extends AddressInput, HyperVSocketOptions {
   backlog?: number;
   /** Adopt an already-listening socket (e.g. systemd socket activation's fd 3). */
   fd?: number;
@@ -102,7 +134,14 @@ export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number)
   if (options.timeout !== undefined) validateIdleTimeout(options.timeout, 'options.timeout');
   if (options.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
   if (options.allowHalfOpen !== undefined) validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen');
+  validateHyperVOptions(options);
   return [options, listener];
+}
+
+function validateHyperVOptions(options: HyperVSocketOptions): void {
+  for (const name of ['connectedSuspend', 'containerPassthru', 'highVtl'] as const) {
+    if (options[name] !== undefined) validateBoolean(options[name], `options.${name}`);
+  }
 }
 
 export function validateServerOptions(options: unknown): ServerOptions {
@@ -130,5 +169,6 @@ export function normalizeListenArgs(args: unknown[]): [ListenOptions, (() => voi
   if (options.backlog !== undefined) validateInteger(options.backlog, 'options.backlog', 0, 2 ** 31 - 1);
   if (options.fd !== undefined) validateInteger(options.fd, 'options.fd', 0, 2 ** 31 - 1);
   if (options.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
+  validateHyperVOptions(options);
   return [options, callback];
 }

@@ -1,16 +1,27 @@
 // What differs between the OS socket layers, kept to data and small pure
 // functions so that Socket and Server never branch on the platform.
 import { getSystemErrorMap } from 'node:util';
-import { currentPlatform, type AddressPlatform } from './address.js';
+import {
+  currentPlatform,
+  decodeSockaddr,
+  resolveAddress,
+  type AddressPurpose,
+  type HvSocketAddress,
+  type ResolvedAddress,
+} from './address.js';
 import {
   AF_HYPERV,
   AF_VSOCK,
   HV_PROTOCOL_RAW,
   HVSOCKET_CONNECT_TIMEOUT,
   HVSOCKET_CONNECT_TIMEOUT_MAX,
+  HVSOCKET_CONNECTED_SUSPEND,
+  HVSOCKET_CONTAINER_PASSTHRU,
+  HVSOCKET_HIGH_VTL,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
 } from './constants.js';
-import { systemError } from './errors.js';
+import { ERR_INVALID_ARG_VALUE, systemError } from './errors.js';
+import type { ConnectOptions, HyperVSocketOptions } from './options.js';
 
 export interface SocketOption {
   level: number;
@@ -18,14 +29,26 @@ export interface SocketOption {
   value: Buffer;
 }
 
+/** The options a platform turns into socket options: connect timeout and Hyper-V flags. */
+export type PlatformSocketOptions = HyperVSocketOptions & Pick<ConnectOptions, 'connectTimeout'>;
+
 export interface SocketPlatform {
-  readonly name: AddressPlatform;
+  readonly name: string;
   readonly family: number;
   readonly protocol: number;
   /** Longest connect timeout the OS option takes, in ms. */
   readonly maxConnectTimeout: number;
-  /** The OS's own connect timeout, so the kernel gives up, not just us. */
-  connectTimeoutOption(ms: number): SocketOption;
+  /** Maps a user's address onto this platform's sockaddr, or throws saying why it cannot. */
+  resolve(input: unknown, purpose: AddressPurpose): ResolvedAddress;
+  /** Reads a sockaddr the OS returned. */
+  decode(sockaddr: Uint8Array): HvSocketAddress;
+  /**
+   * Socket options to set on a new socket before bind or connect, or throws
+   * (ERR_INVALID_ARG_VALUE) for an option the platform does not have.
+   */
+  socketOptions(options: PlatformSocketOptions): SocketOption[];
+  /** Options a listener applies to each socket it accepts. */
+  acceptedSocketOptions(options: PlatformSocketOptions): SocketOption[];
   /** Maps an OS-specific connect failure onto node:net's meaning. */
   connectError(errno: number): number;
 }
@@ -40,18 +63,41 @@ export function uvErrno(code: string): number {
   return errno;
 }
 
+/** The Hyper-V flags, by option name; each is a ULONG boolean at level HV_PROTOCOL_RAW. */
+const HYPERV_FLAGS = [
+  ['connectedSuspend', HVSOCKET_CONNECTED_SUSPEND],
+  ['containerPassthru', HVSOCKET_CONTAINER_PASSTHRU],
+  ['highVtl', HVSOCKET_HIGH_VTL],
+] as const;
+
+function ulong(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32LE(value, 0);
+  return out;
+}
+
 const linux: SocketPlatform = {
   name: 'linux',
   family: AF_VSOCK,
   protocol: 0,
   maxConnectTimeout: 2 ** 31 - 1,
-  connectTimeoutOption(ms) {
+  resolve: (input, purpose) => resolveAddress(input, purpose, 'linux'),
+  decode: decodeSockaddr,
+  socketOptions(options) {
+    for (const [name] of HYPERV_FLAGS) {
+      if (options[name] === true) {
+        throw ERR_INVALID_ARG_VALUE(`options.${name}`, true, 'is a Windows Hyper-V socket option; Linux vsock has none');
+      }
+    }
+    if (options.connectTimeout === undefined) return [];
     // struct timeval on 64-bit Linux: two longs.
+    const ms = options.connectTimeout;
     const value = Buffer.alloc(16);
     value.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
     value.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
-    return { level: AF_VSOCK, name: SO_VM_SOCKETS_CONNECT_TIMEOUT, value };
+    return [{ level: AF_VSOCK, name: SO_VM_SOCKETS_CONNECT_TIMEOUT, value }];
   },
+  acceptedSocketOptions: () => [],
   connectError(errno) {
     // vsock answers a connect to a port nobody listens on with a reset;
     // every other stack (and Hyper-V) calls that a refusal.
@@ -64,10 +110,25 @@ const win32: SocketPlatform = {
   family: AF_HYPERV,
   protocol: HV_PROTOCOL_RAW,
   maxConnectTimeout: HVSOCKET_CONNECT_TIMEOUT_MAX,
-  connectTimeoutOption(ms) {
-    const value = Buffer.alloc(4);
-    value.writeUInt32LE(ms, 0);
-    return { level: HV_PROTOCOL_RAW, name: HVSOCKET_CONNECT_TIMEOUT, value };
+  resolve: (input, purpose) => resolveAddress(input, purpose, 'win32'),
+  decode: decodeSockaddr,
+  socketOptions(options) {
+    const out: SocketOption[] = HYPERV_FLAGS.filter(([name]) => options[name] === true).map(([, flag]) => ({
+      level: HV_PROTOCOL_RAW,
+      name: flag,
+      value: ulong(1),
+    }));
+    if (options.connectTimeout !== undefined) {
+      out.push({ level: HV_PROTOCOL_RAW, name: HVSOCKET_CONNECT_TIMEOUT, value: ulong(options.connectTimeout) });
+    }
+    return out;
+  },
+  acceptedSocketOptions(options) {
+    // As WSL does for its accept sockets: a connection is kept across a
+    // suspend only if its own socket says so.
+    return options.connectedSuspend === true
+      ? [{ level: HV_PROTOCOL_RAW, name: HVSOCKET_CONNECTED_SUSPEND, value: ulong(1) }]
+      : [];
   },
   connectError(errno) {
     return errno;
@@ -83,6 +144,6 @@ export function hostPlatform(syscall: string): SocketPlatform {
     `Hyper-V sockets are available on Windows and Linux, not on ${process.platform}`);
 }
 
-export function platformFor(name: AddressPlatform): SocketPlatform {
+export function platformFor(name: 'linux' | 'win32'): SocketPlatform {
   return name === 'win32' ? win32 : linux;
 }

@@ -3,19 +3,21 @@
 // stops accepting at once and emits 'close' when the last connection is gone.
 import { EventEmitter } from 'node:events';
 import { onAbort, type Unsubscribe } from './abort.js';
-import { decodeSockaddr, resolveAddress, type HvSocketAddress } from './address.js';
+import type { HvSocketAddress } from './address.js';
 import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError } from './errors.js';
 import { loadBinding, type NativeHandle } from './native.js';
 import {
   kAccepted,
+  kTransport,
   normalizeListenArgs,
   validateCallback,
   validateServerOptions,
+  type InternalServerOptions,
   type InternalSocketOptions,
   type ListenOptions,
   type ServerOptions,
 } from './options.js';
-import { hostPlatform, uvErrno } from './platform.js';
+import { hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from './platform.js';
 import { Socket } from './socket.js';
 
 /** Node's default backlog. */
@@ -35,6 +37,9 @@ export class Server extends EventEmitter {
   #allowHalfOpen: boolean;
   #pauseOnConnect: boolean;
   #refed = true;
+  #transport: SocketPlatform | undefined;
+  #platform: SocketPlatform | null = null;
+  #acceptedOptions: SocketOption[] = [];
   #acceptRetry: NodeJS.Timeout | null = null;
   #stopWatchingSignal: Unsubscribe | null = null;
 
@@ -47,6 +52,7 @@ export class Server extends EventEmitter {
     const { allowHalfOpen = false, pauseOnConnect = false } = validateServerOptions(options);
     this.#allowHalfOpen = allowHalfOpen;
     this.#pauseOnConnect = pauseOnConnect;
+    this.#transport = (options as InternalServerOptions | undefined)?.[kTransport];
     if (connectionListener !== undefined) {
       validateCallback(connectionListener, 'connectionListener');
       this.on('connection', connectionListener);
@@ -68,9 +74,11 @@ export class Server extends EventEmitter {
   listen(callback?: () => void): this;
   listen(...args: unknown[]): this {
     const [options, callback] = normalizeListenArgs(args);
-    const platform = hostPlatform('listen');
+    const platform = this.#transport ?? hostPlatform('listen');
     const adopting = options.fd !== undefined;
-    const target = adopting ? undefined : resolveAddress(options, 'listen', platform.name);
+    const target = adopting ? undefined : platform.resolve(options, 'listen');
+    const socketOptions = platform.socketOptions(options);
+    const acceptedOptions = platform.acceptedSocketOptions(options);
     if (this.#handle !== null) throw ERR_SERVER_ALREADY_LISTEN();
     if (callback !== undefined) this.once('listening', callback);
     if (options.signal?.aborted) {
@@ -91,6 +99,10 @@ export class Server extends EventEmitter {
     } else {
       let err = handle.open(platform.family, platform.protocol);
       if (err < 0) return fail(err, 'socket');
+      for (const opt of socketOptions) {
+        err = handle.setsockopt(opt.level, opt.name, opt.value);
+        if (err < 0) return fail(err, 'setsockopt');
+      }
       err = handle.bind((target as NonNullable<typeof target>).sockaddr);
       if (err < 0) return fail(err, 'bind');
     }
@@ -102,8 +114,10 @@ export class Server extends EventEmitter {
     if (err < 0) return fail(err, 'listen');
     if (!this.#refed) handle.unref();
     this.#handle = handle;
+    this.#platform = platform;
+    this.#acceptedOptions = acceptedOptions;
     const raw = handle.getsockname();
-    this.#address = typeof raw === 'number' ? (target?.address ?? null) : decodeSockaddr(raw);
+    this.#address = typeof raw === 'number' ? (target?.address ?? null) : platform.decode(raw);
     if (options.signal !== undefined) this.#stopWatchingSignal = onAbort(options.signal, () => this.close());
     process.nextTick(() => {
       if (this.#handle === handle) this.emit('listening');
@@ -165,10 +179,19 @@ export class Server extends EventEmitter {
   }
 
   #onConnection(status: number, peer: NativeHandle | undefined): void {
-    if (status < 0 || peer === undefined) {
+    const platform = this.#platform;
+    if (status < 0 || peer === undefined || platform === null) {
       if (isResourceExhaustion(status)) this.#pauseAccepting();
       this.emit('error', systemError(status, 'accept'));
       return;
+    }
+    for (const opt of this.#acceptedOptions) {
+      const err = peer.setsockopt(opt.level, opt.name, opt.value);
+      if (err < 0) {
+        peer.close();
+        this.emit('error', systemError(err, 'setsockopt'));
+        return;
+      }
     }
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
       const raw = peer.getpeername();
@@ -176,7 +199,7 @@ export class Server extends EventEmitter {
       // node:net's 'drop' payload, with typed addresses.
       this.emit('drop', {
         localAddress: this.#address ?? undefined,
-        remoteAddress: typeof raw === 'number' ? undefined : decodeSockaddr(raw),
+        remoteAddress: typeof raw === 'number' ? undefined : platform.decode(raw),
       });
       return;
     }
@@ -184,6 +207,7 @@ export class Server extends EventEmitter {
       allowHalfOpen: this.#allowHalfOpen,
       [kAccepted]: {
         handle: peer,
+        platform,
         pauseOnCreate: this.#pauseOnConnect,
         onClose: (socket) => {
           this.#connections.delete(socket as Socket);

@@ -3,11 +3,12 @@
 // end(), idle timeouts, ref/unref, and Node-style errors.
 import { Duplex } from 'node:stream';
 import { onAbort, type Unsubscribe } from './abort.js';
-import { decodeSockaddr, resolveAddress, type HvSocketAddress } from './address.js';
+import type { HvSocketAddress } from './address.js';
 import { AbortError, ERR_SOCKET_CLOSED, systemError } from './errors.js';
 import { loadBinding, WRITE_PENDING, type NativeHandle } from './native.js';
 import {
   kAccepted,
+  kTransport,
   normalizeConnectArgs,
   validateCallback,
   validateIdleTimeout,
@@ -29,6 +30,7 @@ export class Socket extends Duplex {
 
   #handle: NativeHandle | null = null;
   #platform: SocketPlatform | null = null;
+  #transport: SocketPlatform | undefined;
   #reading = false;
   #refed = true;
   #bytesWritten = 0;
@@ -46,9 +48,12 @@ export class Socket extends Duplex {
     const { allowHalfOpen = false, signal } = validateSocketOptions(options);
     super({ allowHalfOpen, emitClose: false, autoDestroy: true, decodeStrings: true });
     if (signal !== undefined) this.#watchSignal(signal);
-    const accepted = (options as InternalSocketOptions | undefined)?.[kAccepted];
+    const internal = options as InternalSocketOptions | undefined;
+    this.#transport = internal?.[kTransport];
+    const accepted = internal?.[kAccepted];
     if (accepted !== undefined) {
       // An accepted connection: already open.
+      this.#platform = accepted.platform;
       this.#onClose = accepted.onClose;
       this.#attach(accepted.handle);
       if (accepted.pauseOnCreate) this.pause();
@@ -64,9 +69,10 @@ export class Socket extends Duplex {
   connect(port: number, cid?: number, connectListener?: () => void): this;
   connect(port: number, connectListener?: () => void): this;
   connect(...args: unknown[]): this {
-    const platform = hostPlatform('connect');
+    const platform = this.#transport ?? hostPlatform('connect');
     const [options, listener] = normalizeConnectArgs(args, platform.maxConnectTimeout);
-    const target = resolveAddress(options, 'connect', platform.name);
+    const target = platform.resolve(options, 'connect');
+    const socketOptions = platform.socketOptions(options);
     if (this.#handle !== null || this.connecting || this.destroyed) {
       throw ERR_SOCKET_CLOSED();
     }
@@ -83,8 +89,7 @@ export class Socket extends Duplex {
     let err = handle.open(platform.family, platform.protocol);
     if (err < 0) return this.#failSoon(err, 'socket');
     this.#attach(handle);
-    if (options.connectTimeout !== undefined) {
-      const opt = platform.connectTimeoutOption(options.connectTimeout);
+    for (const opt of socketOptions) {
       err = handle.setsockopt(opt.level, opt.name, opt.value);
       if (err < 0) return this.#failSoon(err, 'setsockopt');
     }
@@ -274,7 +279,8 @@ export class Socket extends Duplex {
   #sockaddr(which: 'getsockname' | 'getpeername', handle = this.#handle): HvSocketAddress | undefined {
     if (handle === null) return undefined;
     const raw = handle[which]();
-    return typeof raw === 'number' ? undefined : decodeSockaddr(raw);
+    if (typeof raw === 'number' || this.#platform === null) return undefined;
+    return this.#platform.decode(raw);
   }
 
   #failSoon(errno: number, syscall: string): this {

@@ -2,13 +2,14 @@
 // a kernel + modules taken from Debian's linux-image package, and an
 // initramfs with busybox and init.sh. All of it lives in a cache shared by
 // every checkout, so only the first run on a machine pays for it.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import zlib from 'node:zlib';
+import { ensurePackages, makeUpdater, run } from '../support/apt.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PACKAGES = ['qemu-system-x86', 'busybox-static', 'cpio'];
@@ -29,51 +30,6 @@ export function cacheDir() {
   if (process.env.HVSOCK_VM_CACHE) return process.env.HVSOCK_VM_CACHE;
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'hvsock-vm');
-}
-
-function run(cmd, args, { log, capture = false, cwd } = {}) {
-  const r = spawnSync(cmd, args, {
-    cwd,
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    // apt's chatter belongs on stderr: the caller's stdout is the command's.
-    stdio: ['ignore', capture ? 'pipe' : 2, capture ? 'pipe' : 2],
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-  });
-  if (r.error) throw new Error(`hvsock VM: cannot run ${cmd}: ${r.error.message}`);
-  if (r.status !== 0 && log) log(`${cmd} ${args.join(' ')} exited with ${r.status}`);
-  return r;
-}
-
-/** apt-get update at most once per run, and only when something failed without it. */
-function makeUpdater(log) {
-  let done = false;
-  return () => {
-    if (done) return false;
-    done = true;
-    log('refreshing the apt package lists');
-    run('apt-get', ['update', '-q'], { log });
-    return true;
-  };
-}
-
-function missingPackages() {
-  const r = run('dpkg-query', ['-W', '-f=${Package} ${db:Status-Abbrev}\n', ...PACKAGES], { capture: true });
-  const installed = new Set(
-    r.stdout.split('\n').filter((l) => / ii\s*$/.test(l)).map((l) => l.split(' ')[0]),
-  );
-  return PACKAGES.filter((p) => !installed.has(p));
-}
-
-function ensurePackages(log, update) {
-  let missing = missingPackages();
-  if (missing.length === 0) return;
-  log(`installing ${missing.join(' ')}`);
-  const install = () =>
-    run('apt-get', ['install', '-y', '-q', '-o', 'Dpkg::Use-Pty=0', '--no-install-recommends', ...missing], { log }).status === 0;
-  if (!install() && update()) install();
-  missing = missingPackages();
-  if (missing.length) throw new Error(`hvsock VM: could not install ${missing.join(' ')} (needs root and apt)`);
 }
 
 /** The versioned package the linux-image-amd64 metapackage points at. */
@@ -233,7 +189,7 @@ export function provision({ log = () => {} } = {}) {
   const cache = cacheDir();
   fs.mkdirSync(cache, { recursive: true });
   const update = makeUpdater(log);
-  ensurePackages(log, update);
+  ensurePackages(PACKAGES, log, update, 'hvsock VM');
 
   const memo = path.join(cache, 'kernel-package');
   let pkg = rememberedKernelPackage(memo, cache);

