@@ -216,19 +216,31 @@ Napi::Value SocketHandle::GetFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pump_ == nullptr ? -1 : static_cast<double>(pump_->socket()));
 }
 
+// Uses the C API: while a worker is being terminated, calls into JavaScript
+// fail without an exception, and node-addon-api would turn that failure into
+// a fatal error. Here it only means the environment is going away.
 void SocketHandle::Emit(const char* name, std::initializer_list<napi_value> args) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Object self = Value();
-  Napi::Value fn = self.Get(name);
-  if (env.IsExceptionPending() || !fn.IsFunction()) {
-    if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
-    return;
+  napi_env env = Env();
+  napi_value self = Value();
+  napi_value fn;
+  napi_valuetype type = napi_undefined;
+  napi_status status = napi_get_named_property(env, self, name, &fn);
+  if (status == napi_ok) status = napi_typeof(env, fn, &type);
+  if (status == napi_ok && type != napi_function) return;
+  if (status == napi_ok) {
+    napi_value result;
+    status = napi_make_callback(env, *async_context_, self, fn, args.size(), args.begin(), &result);
   }
-  fn.As<Napi::Function>().MakeCallback(self, args, *async_context_);
-  if (env.IsExceptionPending()) {
-    napi_fatal_exception(env, env.GetAndClearPendingException().Value());
-  }
+  if (status != napi_ok) ReportPendingException(env);
+}
+
+void SocketHandle::ReportPendingException(napi_env env) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  napi_value error;
+  // A throw from a callback is the process's 'uncaughtException', as a
+  // throw from a node:net event handler is.
+  if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
 }
 
 // Pump events arrive from the event loop, outside any JavaScript scope: each
@@ -246,13 +258,21 @@ void SocketHandle::OnConnection(int status, OsSocket accepted) {
     return;
   }
   auto* data = env.GetInstanceData<AddonData>();
-  Napi::Object peer = data->handle_constructor.New({});
-  SocketHandle* handle = peer.IsEmpty() ? nullptr : Unwrap(peer);
-  int err = handle == nullptr ? UV_ENOMEM : handle->Attach(env, kAcceptedFamily, 0, accepted);
+  napi_value peer = nullptr;
+  SocketHandle* handle = nullptr;
+  int err = UV_ENOMEM;
+  if (napi_new_instance(env, data->handle_constructor.Value(), 0, nullptr, &peer) == napi_ok) {
+    handle = Unwrap(Napi::Object(env, peer));
+    if (handle != nullptr) err = handle->Attach(env, kAcceptedFamily, 0, accepted);
+  }
   if (err != 0) {
     // The pump never took the socket over, so it is still ours to close.
     CloseOsSocket(accepted);
-    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
     Emit("onconnection", {Result(env, err), env.Undefined()});
     return;
   }

@@ -58,6 +58,7 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public PumpLis
   // Calls this.<name>(...args) as a top-level callback: microtasks and
   // nextTicks run afterwards, and a throw becomes 'uncaughtException'.
   void Emit(const char* name, std::initializer_list<napi_value> args);
+  static void ReportPendingException(napi_env env);
 
   Pump* pump_ = nullptr;
   bool ref_ = true;

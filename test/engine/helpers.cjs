@@ -13,10 +13,16 @@ const { kTransport, tcpLoopback, uvErrno } = internal;
 
 const servers = new Set();
 
-/** A server on a free loopback port; resolves once listening. */
-async function listen(onConnection, options = {}) {
+/** A Server on the loopback transport, closed after the file's tests. */
+function newServer(options = {}, onConnection = undefined) {
   const server = new hvsock.Server({ ...options, [kTransport]: tcpLoopback }, onConnection);
   servers.add(server);
+  return server;
+}
+
+/** A server on a free loopback port; resolves once listening. */
+async function listen(onConnection, options = {}) {
+  const server = newServer(options, onConnection);
   server.listen({ port: 0 });
   await once(server, 'listening');
   return { server, port: server.address().port };
@@ -65,6 +71,18 @@ function nextError(emitter) {
   });
 }
 
+/** The next `name` event's first argument; unlike events.once, an 'error' does not reject it. */
+function event(emitter, name) {
+  return new Promise((resolve) => emitter.once(name, resolve));
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with `value` after `ms`, without keeping the process alive for it. */
+function later(ms, value) {
+  return new Promise((resolve) => setTimeout(resolve, ms, value).unref());
+}
+
 function pattern(length, seed = 1) {
   const out = Buffer.allocUnsafe(length);
   let x = seed >>> 0 || 1;
@@ -77,4 +95,4 @@ function pattern(length, seed = 1) {
   return out;
 }
 
-module.exports = { hvsock, kTransport, tcpLoopback, uvErrno, listen, connect, newSocket, readAll, closeAll, nextError, pattern };
+module.exports = { hvsock, kTransport, tcpLoopback, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, pattern };

@@ -6,7 +6,7 @@
 const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { after, describe, it } = require('node:test');
-const { listen, connect, newSocket, readAll, closeAll, pattern } = require('./helpers.cjs');
+const { listen, connect, newSocket, readAll, closeAll, event, later, pattern, sleep } = require('./helpers.cjs');
 
 const T = { timeout: 60_000 };
 after(closeAll);
@@ -37,12 +37,12 @@ describe('streams over the engine', () => {
       assert.equal(client.readyState, 'open');
       client.write('ping');
     });
-    const [hadError] = await once(client, 'close');
+    const hadError = await event(client, 'close');
     events.push(`close:${hadError}`);
     assert.deepEqual(events, ['connect', 'ready', 'data:ping', 'finish', 'end', 'close:false']);
     assert.equal(client.bytesWritten, 4);
     assert.equal(client.bytesRead, 4);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     assert.deepEqual(serverEvents, ['connection', 'data:ping', 'end', 'finish', 'close:false']);
   });
 
@@ -59,8 +59,8 @@ describe('streams over the engine', () => {
         client.end('-end');
       });
     });
-    await once(client, 'close');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await event(client, 'close');
+    await sleep(50);
     assert.deepEqual(got, ['early-abc-d-end']);
   });
 
@@ -78,7 +78,7 @@ describe('streams over the engine', () => {
     const client = connect(port, { allowHalfOpen: true });
     await once(client, 'connect');
     const reply = readAll(client);
-    const closed = once(client, 'close');
+    const closed = event(client, 'close');
     client.end('request');
     assert.equal((await reply).toString(), 'reply after your end');
     await closed;
@@ -93,7 +93,7 @@ describe('streams over the engine', () => {
     const client = connect(port, { allowHalfOpen: true });
     await once(client, 'connect');
     const reply = readAll(client);
-    const closed = once(client, 'close');
+    const closed = event(client, 'close');
     client.end();
     assert.equal((await reply).length, 0); // the server's automatic end reached us
     await closed;
@@ -145,7 +145,7 @@ describe('streams over the engine', () => {
       if (!client.write(chunk)) {
         const drained = await Promise.race([
           once(client, 'drain').then(() => true),
-          new Promise((resolve) => setTimeout(() => resolve(false), 300)),
+          later(300, false),
         ]);
         if (!drained && readAtPause >= 0) {
           pushedBack = true;
@@ -178,7 +178,7 @@ describe('streams over the engine', () => {
     client.end('held while paused');
     const socket = await accepted;
     await once(client, 'finish');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     assert.equal(socket.bytesRead, 0);
     const all = readAll(socket);
     socket.resume();

@@ -1,0 +1,95 @@
+// Lifecycle over the engine: many connections at once, connect/close cycles
+// that leave no libuv handle behind, ref/unref deciding whether a process
+// may exit, worker threads with their own loops, and idle timeouts.
+'use strict';
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const { once } = require('node:events');
+const path = require('node:path');
+const { after, describe, it } = require('node:test');
+const { Worker } = require('node:worker_threads');
+const { listen, connect, readAll, closeAll, event, later, sleep } = require('./helpers.cjs');
+
+const T = { timeout: 120_000 };
+after(closeAll);
+
+/** libuv handles of this thread's loop, ours included (uv_poll on POSIX, uv_async on Windows). */
+function loopHandles() {
+  return process.report.getReport().libuv.filter((h) => h.type !== 'timer').length;
+}
+
+function child(fixture) {
+  const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', fixture)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise((resolve) => proc.stdout.once('data', resolve));
+  const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, ready, exited };
+}
+
+describe('lifecycle over the engine', () => {
+  it('serves 200 connections at once', T, async () => {
+    const { port } = await listen((socket) => socket.pipe(socket));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const client = connect(port);
+        const reply = readAll(client);
+        client.end(`client ${i}`);
+        return reply;
+      }),
+    );
+    replies.forEach((reply, i) => assert.equal(reply.toString(), `client ${i}`));
+  });
+
+  it('leaves no libuv handle behind after 300 connect/close cycles', T, async () => {
+    const { port } = await listen((socket) => socket.end());
+    // Handles of earlier tests may still be closing.
+    await sleep(100);
+    const before = loopHandles();
+    for (let i = 0; i < 300; i++) {
+      const client = connect(port);
+      client.resume();
+      await event(client, 'close');
+    }
+    // Closing handles are released on the next loop turns.
+    await sleep(100);
+    assert.equal(loopHandles(), before);
+  });
+
+  it('lets a process exit when its server and socket are unref()d', T, async () => {
+    const { ready, exited, proc } = child('unref-child.cjs');
+    await ready;
+    const code = await Promise.race([exited, later(30_000, 'still running')]);
+    if (code === 'still running') proc.kill();
+    assert.equal(code, 0);
+  });
+
+  it('keeps a process alive while a ref()d server listens', T, async () => {
+    const { ready, exited, proc } = child('ref-child.cjs');
+    await ready;
+    const early = await Promise.race([exited, later(1500, 'alive')]);
+    proc.kill();
+    await exited;
+    assert.equal(early, 'alive');
+  });
+
+  it('runs in worker threads with their own loops, and survives terminate() with sockets open', T, async () => {
+    const workers = [1, 2].map((id) => new Worker(path.join(__dirname, 'fixtures', 'echo-worker.cjs'), { workerData: { id, rounds: 20 } }));
+    const results = await Promise.all(workers.map((w) => once(w, 'message').then(([m]) => m)));
+    assert.deepEqual(results, [{ echoed: 20 }, { echoed: 20 }]);
+    await Promise.all(workers.map((w) => w.terminate()));
+    // The main thread's engine is unaffected.
+    const { port } = await listen((socket) => socket.end('still here'));
+    assert.equal((await readAll(connect(port))).toString(), 'still here');
+  });
+
+  it("emits 'timeout' after the idle time and keeps the socket open", T, async () => {
+    const { port } = await listen(() => {});
+    const client = connect(port);
+    await once(client, 'connect');
+    const started = Date.now();
+    client.setTimeout(200);
+    await once(client, 'timeout');
+    assert.ok(Date.now() - started >= 150);
+    assert.equal(client.destroyed, false);
+    client.destroy();
+  });
+});
