@@ -17,6 +17,7 @@
 
 #include "pump.h"
 
+#include <climits>
 #include <cstring>
 #include <vector>
 

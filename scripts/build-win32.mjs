@@ -110,6 +110,5 @@ run(CXX, [
   uvLib,
   '-ldelayimp',
   '-lws2_32',
-  '-lmswsock',
 ]);
 console.log(`build-win32: ${output}`);

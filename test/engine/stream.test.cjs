@@ -6,7 +6,7 @@
 const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { after, describe, it } = require('node:test');
-const { listen, connect, newSocket, readAll, closeAll, event, later, pattern, sleep } = require('./helpers.cjs');
+const { listen, connect, newSocket, target, readAll, closeAll, event, later, pattern, sleep } = require('./helpers.cjs');
 
 const T = { timeout: 60_000 };
 after(closeAll);
@@ -132,7 +132,7 @@ describe('streams over the engine', () => {
             resolve(chunks);
           }
         });
-      }).then(({ port }) => client.connect({ port }));
+      }).then(({ port }) => client.connect(target(port)));
     });
     const client = newSocket();
     await once(client, 'connect');
