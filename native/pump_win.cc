@@ -525,6 +525,14 @@ class WinPump final : public Pump {
     }
     for (SOCKET s : held_accepts_) closesocket(s);
     held_accepts_.clear();
+    // Until the aborted operations are back the loop must keep polling, as
+    // it does for a closing handle: environment teardown spins uv_run until
+    // our cleanup hook is done, and an unreferenced handle would let uv_run
+    // return without ever looking at the port.
+    if (async_ready_ && outstanding_ > 0 && !refed_) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
+      refed_ = true;
+    }
     MaybeFree();
   }
 
