@@ -15,6 +15,8 @@ const hvsock = require('hvsock');
 // Not reachable through the package's exports on purpose: found by path.
 const internal = require(path.join(path.dirname(require.resolve('hvsock')), 'internal', 'tcp-transport.js'));
 const { kTransport, tcpLoopback, uvErrno } = internal;
+/** The native binding itself, for tests of the engine below Socket and Server. */
+const { loadBinding } = require(path.join(path.dirname(require.resolve('hvsock')), 'native.js'));
 
 const transport = process.env.HVSOCK_ENGINE_TRANSPORT || 'tcp';
 if (transport !== 'tcp' && transport !== 'hyperv') throw new Error(`unknown HVSOCK_ENGINE_TRANSPORT ${transport}`);
@@ -36,12 +38,18 @@ function target(port) {
   return overTcp ? { port } : { vmId: hvsock.HV_GUID_LOOPBACK, port };
 }
 
-const servers = new Set();
+/** Servers the tests opened, with the connections each accepted. */
+const servers = new Map();
 
 /** A Server on the suite's transport, closed after the file's tests. */
 function newServer(options = {}, onConnection = undefined) {
   const server = new hvsock.Server({ ...options, ...internalOptions }, onConnection);
-  servers.add(server);
+  const peers = new Set();
+  server.on('connection', (socket) => {
+    peers.add(socket);
+    socket.once('close', () => peers.delete(socket));
+  });
+  servers.set(server, peers);
   return server;
 }
 
@@ -85,15 +93,18 @@ function readAll(socket) {
   });
 }
 
-/** Closes every server a test opened, and the connections they still hold. */
+/**
+ * Closes every server a test opened and destroys what they accepted: a
+ * paused connection never sees its peer's end, and would hold close() open.
+ */
 async function closeAll() {
   const list = [...servers];
   servers.clear();
   await Promise.all(
-    list.map((server) => {
-      if (!server.listening) return undefined;
-      const closed = once(server, 'close');
-      server.close();
+    list.map(([server, peers]) => {
+      const closed = server.listening ? event(server, 'close') : undefined;
+      if (server.listening) server.close();
+      for (const socket of peers) socket.destroy();
       return closed;
     }),
   );
@@ -133,4 +144,4 @@ function pattern(length, seed = 1) {
   return out;
 }
 
-module.exports = { hvsock, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, pattern };
+module.exports = { hvsock, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, pattern };

@@ -1,0 +1,114 @@
+// The native handle itself, below Socket and Server: the paths of the
+// engine contract (native/pump.h) that the stream API reaches only rarely.
+// Always over loopback TCP: these tests speak sockaddr_in to the handle.
+'use strict';
+const assert = require('node:assert/strict');
+const { after, describe, it } = require('node:test');
+const { loadBinding, tcpLoopback, uvErrno, listen, connect, closeAll, event, sleep, pattern } = require('./helpers.cjs');
+
+const T = { timeout: 60_000 };
+const AF_INET = tcpLoopback.family;
+const IPPROTO_TCP = tcpLoopback.protocol;
+const sockaddr = (port) => tcpLoopback.resolve({ port }, port === 0 ? 'listen' : 'connect').sockaddr;
+const handles = [];
+after(async () => {
+  for (const h of handles) h.close();
+  await closeAll();
+});
+
+function handle() {
+  const h = new (loadBinding().SocketHandle)();
+  handles.push(h);
+  return h;
+}
+
+/** A listening handle on a free port. */
+function listener() {
+  const h = handle();
+  assert.equal(h.open(AF_INET, IPPROTO_TCP), 0);
+  assert.equal(h.bind(sockaddr(0)), 0);
+  assert.equal(h.listen(16), 0);
+  return { h, port: tcpLoopback.decode(h.getsockname()).port };
+}
+
+/** A client handle connected to `port`. */
+async function connected(port) {
+  const h = handle();
+  assert.equal(h.open(AF_INET, IPPROTO_TCP), 0);
+  const status = new Promise((resolve) => (h.onconnect = resolve));
+  assert.equal(h.connect(sockaddr(port)), 0);
+  assert.equal(await status, 0);
+  return h;
+}
+
+describe('the native handle', { skip: process.env.HVSOCK_ENGINE_TRANSPORT === 'hyperv' && 'speaks sockaddr_in' }, () => {
+  it('a stopped listener holds connections and hands them over, all of them, on readStart', T, async () => {
+    const { h, port } = listener();
+    const accepted = [];
+    h.onconnection = (status, peer) => accepted.push([status, peer]);
+    assert.equal(h.readStart(), 0); // on Windows this posts the AcceptEx calls
+    assert.equal(h.readStop(), 0);
+    const clients = [1, 2, 3].map(() => connect(port));
+    await Promise.all(clients.map((c) => event(c, 'connect')));
+    await sleep(200);
+    assert.equal(accepted.length, 0, 'nothing is delivered while stopped');
+    assert.equal(h.readStart(), 0);
+    for (let i = 0; i < 50 && accepted.length < 3; i++) await sleep(20);
+    assert.equal(accepted.length, 3);
+    for (const [status, peer] of accepted) {
+      assert.equal(status, 0);
+      handles.push(peer);
+      assert.equal(tcpLoopback.decode(peer.getsockname()).port, port);
+    }
+    clients.forEach((c) => c.destroy());
+  });
+
+  it('writev skips empty chunks and reports completion at once or through onwrite', T, async () => {
+    let received = Buffer.alloc(0);
+    const { port } = await listen((socket) => socket.on('data', (d) => (received = Buffer.concat([received, d]))));
+    const h = await connected(port);
+    assert.equal(h.writev([]), 0);
+    const done = new Promise((resolve) => (h.onwrite = resolve));
+    const r = h.writev([Buffer.alloc(0), Buffer.from('abc'), Buffer.alloc(0), Buffer.from('def')]);
+    assert.ok(r === 0 || r === 1, `writev returned ${r}`);
+    if (r === 1) assert.equal(await done, 0); // always the case on Windows: overlapped WSASend
+    for (let i = 0; i < 50 && received.length < 6; i++) await sleep(10);
+    assert.equal(received.toString(), 'abcdef');
+  });
+
+  it('one write at a time: a second writev while one is pending is EBUSY, and close silences the first', T, async () => {
+    const { port } = await listen(() => {}, { pauseOnConnect: true }); // never reads
+    const h = await connected(port);
+    let called = false;
+    h.onwrite = () => (called = true);
+    assert.equal(h.writev(pattern(32 * 1024 * 1024)), 1, 'more than the OS buffers: pending');
+    assert.equal(h.writev(Buffer.from('x')), uvErrno('EBUSY'));
+    h.close();
+    await sleep(100);
+    assert.equal(called, false, 'no callback after close');
+  });
+
+  it('reports the peer and local addresses the OS filled in', T, async () => {
+    const { port } = await listen(() => {});
+    const h = await connected(port);
+    assert.deepEqual(tcpLoopback.decode(h.getpeername()), { family: 'AF_INET', address: '127.0.0.1', port });
+    assert.ok(tcpLoopback.decode(h.getsockname()).port > 0);
+  });
+
+  it('returns errors as negative numbers and never throws', T, () => {
+    const h = handle();
+    assert.equal(h.bind(sockaddr(0)), uvErrno('EBADF'), 'no socket yet');
+    assert.equal(h.open(AF_INET, IPPROTO_TCP), 0);
+    assert.equal(h.open(AF_INET, IPPROTO_TCP), uvErrno('EALREADY'));
+    assert.ok(h.setsockopt(12345, 1, Buffer.alloc(4)) < 0, 'unknown option level');
+    assert.ok(typeof h.getsockopt(12345, 1, 4) === 'number');
+    assert.equal(h.bind('not bytes'), uvErrno('EINVAL'));
+    assert.equal(h.writev(['not bytes']), uvErrno('EINVAL'));
+    h.close();
+    assert.equal(h.readStart(), uvErrno('EBADF'));
+    assert.equal(h.fd, -1);
+    const stranger = handle();
+    assert.ok(stranger.adopt(0x7ffffff0, AF_INET) < 0, 'adopting what is not a socket');
+    assert.ok(handle().open(AF_INET, 12345) < 0, 'an unknown protocol');
+  });
+});
