@@ -80,7 +80,8 @@ run(DLLTOOL, ['-d', napiDef, '-y', napiLib]);
 run(DLLTOOL, ['-d', uvDef, '-y', uvLib]);
 
 const sources = ['addon.cc', 'socket_handle.cc', 'pump_win.cc', 'win_delay_load_hook.cc'].map((f) => join(root, 'native', f));
-const output = join(outDir, 'node.napi.node');
+// Named as prebuildify names the other targets' binaries.
+const output = join(outDir, `${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name}.node`);
 run(CXX, [
   '-O2',
   '-std=c++17',

@@ -1,6 +1,6 @@
 // The typed face of the native addon, loaded on first use so that the pure
 // helpers (GUIDs, addresses) work on machines without a matching binary.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Callbacks the native layer invokes on the handle object itself. */
@@ -65,7 +65,36 @@ export function loadBinding(): NativeBinding {
   if (binding === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = load(packageRoot());
+    const root = packageRoot();
+    try {
+      binding = load(root);
+    } catch (cause) {
+      if (!/No native build was found/.test(String((cause as Error)?.message))) throw cause;
+      throw noBinaryError(root, cause as Error);
+    }
   }
   return binding;
+}
+
+/**
+ * node-gyp-build's own message lists tags, not a way out. Since npm 11 blocks
+ * dependency install scripts by default, a platform without a prebuild gets
+ * no from-source build at install time unless the user allows it.
+ */
+function noBinaryError(root: string, cause: Error): Error {
+  let shipped: string[] = [];
+  try {
+    shipped = readdirSync(join(root, 'prebuilds'));
+  } catch {
+    // a checkout without prebuilds
+  }
+  const error = new Error(
+    `hvsock has no native binary for ${process.platform}-${process.arch}` +
+      ` (prebuilt: ${shipped.length > 0 ? shipped.join(', ') : 'none in this copy'}).` +
+      ' Build it from source (needs a C++17 compiler, Python and make, or Visual Studio on Windows):' +
+      ' npm rebuild hvsock (where npm blocks install scripts, first: npm install-scripts approve hvsock)',
+    { cause },
+  ) as Error & { code: string };
+  error.code = 'ERR_HVSOCK_NO_NATIVE_BUILD';
+  return error;
 }

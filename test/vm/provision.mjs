@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import zlib from 'node:zlib';
-import { ensurePackages, makeUpdater, run } from '../support/apt.mjs';
+import { ensurePackages, makeUpdater, run } from '../../scripts/apt.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PACKAGES = ['qemu-system-x86', 'busybox-static', 'cpio'];

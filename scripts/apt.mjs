@@ -1,5 +1,6 @@
-// Debian packages a test harness needs, installed on first use. Shared by
-// the VM harness (qemu) and the Wine harness (wine64, mingw-w64).
+// Debian packages a build or test harness needs, installed on first use:
+// the VM harness (qemu), the Wine harness (wine64, mingw-w64) and the
+// prebuild script (cross compilers).
 import { spawnSync } from 'node:child_process';
 
 export function run(cmd, args, { log, capture = false, cwd, who = 'hvsock' } = {}) {
