@@ -2,7 +2,7 @@
 // named as prebuildify names them so node-gyp-build finds them:
 //   node scripts/prebuild.mjs [--targets linux-x64,linux-arm64,win32-x64]
 //
-//   linux-x64    prebuildify --napi with the host's g++ (Debian 12, glibc 2.36
+//   linux-x64    prebuildify --napi --tag-libc with the host's g++ (Debian 12, glibc 2.36
 //                headers; the binary asks for nothing newer than glibc 2.28)
 //   linux-arm64  prebuildify --napi --arch arm64 with Debian's aarch64-linux-gnu cross g++
 //   win32-x64    scripts/build-win32.mjs (mingw-w64)
@@ -21,7 +21,8 @@ const log = (message) => process.stderr.write(`prebuild: ${message}\n`);
 const prebuildify = path.join(ROOT, 'node_modules', 'prebuildify', 'bin.js');
 // A Node-API build works on every Node version; build against this Node's own
 // headers (no download), which is what node-gyp does under npm with nodedir set.
-const TARGET = ['--napi', '--strip', '--target', process.versions.node];
+// --tag-libc: a glibc binary is never tried on musl (Alpine), which gets its own build.
+const TARGET = ['--napi', '--strip', '--tag-libc', '--target', process.versions.node];
 const NODE_HEADERS = { npm_config_nodedir: process.env.npm_config_nodedir || headersRoot() };
 
 function headersRoot() {
@@ -33,7 +34,7 @@ const TARGETS = {
   'linux-x64': {
     packages: ['g++', 'make', 'binutils'],
     build: () => run(process.execPath, [prebuildify, ...TARGET], NODE_HEADERS),
-    how: 'prebuildify --napi, host g++',
+    how: 'prebuildify --napi --tag-libc, host g++',
   },
   'linux-arm64': {
     packages: ['g++-aarch64-linux-gnu', 'binutils-aarch64-linux-gnu'],
@@ -46,7 +47,7 @@ const TARGETS = {
         AR: 'aarch64-linux-gnu-ar',
         PREBUILD_STRIP_BIN: 'aarch64-linux-gnu-strip',
       }),
-    how: 'prebuildify --napi --arch arm64, Debian aarch64-linux-gnu cross g++',
+    how: 'prebuildify --napi --tag-libc --arch arm64, Debian aarch64-linux-gnu cross g++',
   },
   'win32-x64': {
     packages: ['g++-mingw-w64-x86-64-posix', 'mingw-w64-tools'],
