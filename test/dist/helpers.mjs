@@ -47,12 +47,12 @@ export function pack(destination) {
   return { ...info, file: path.join(destination, info.filename) };
 }
 
-/** The same tarball without its prebuilds, as a platform no prebuild matches would see it. */
+/** The same tarball without its prebuilds, as a platform no prebuild matches would see it (its dist/ is already built: no prepack). */
 export function packWithoutPrebuilds(tarball, destination) {
   const work = fs.mkdtempSync(path.join(destination, 'repack-'));
   run('tar', ['xzf', tarball, '-C', work]);
   fs.rmSync(path.join(work, 'package', 'prebuilds'), { recursive: true, force: true });
-  const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work, './package'], { cwd: work }));
+  const [info] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work, './package'], { cwd: work }));
   return path.join(work, info.filename);
 }
 
