@@ -8,6 +8,7 @@ import { Socket } from './socket.js';
 import type { ConnectOptions, ServerOptions } from './options.js';
 
 export * from './constants.js';
+export { parseAddress, MACHINE_NAMES } from './shorthand.js';
 export { isGuid, normalizeGuid, parseGuid, formatGuid, serviceIdFromPort, portFromServiceId, isTemplateServiceId } from './guid.js';
 export {
   resolveAddress,

@@ -51,7 +51,7 @@ export const WRITE_PENDING = 1;
 let binding: NativeBinding | undefined;
 
 /** The package root holds binding.gyp whether we run from src/ or dist/cjs/. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = __dirname;
   while (!existsSync(join(dir, 'binding.gyp'))) {
     const parent = dirname(dir);

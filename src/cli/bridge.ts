@@ -1,0 +1,62 @@
+// `hvsock listen` and `hvsock connect`: stdin and stdout joined to one
+// connection, as ncat/socat do. End of stdin half-closes the connection; the
+// command ends when the connection has closed and its bytes are on stdout.
+import type { Readable, Writable } from 'node:stream';
+import { createServer, connect, type Socket } from '../index.js';
+import { parseAddress } from '../shorthand.js';
+import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+
+export interface BridgeIo {
+  stdin: Readable;
+  stdout: Writable;
+  log: (message: string) => void;
+}
+
+/** Resolves with the exit code once the connection is over. */
+function bridge(socket: Socket, io: BridgeIo): Promise<number> {
+  return new Promise((resolve) => {
+    let failure: unknown = null;
+    socket.on('error', (error) => (failure = error));
+    io.stdin.pipe(socket);
+    socket.pipe(io.stdout, { end: false });
+    socket.once('close', () => {
+      io.stdin.unpipe(socket);
+      // stdin may be a terminal nobody will close: stop reading it.
+      io.stdin.pause();
+      (io.stdin as Readable & { destroy?: () => void }).destroy?.();
+      if (failure !== null) io.log(`hvsock: ${(failure as Error).message}`);
+      resolve(failure === null ? EXIT_OK : exitCodeFor(failure));
+    });
+  });
+}
+
+export function runConnect(target: string, io: BridgeIo): Promise<number> {
+  const socket = connect({ ...parseAddress(target, 'address'), allowHalfOpen: true });
+  return bridge(socket, io);
+}
+
+/** Serves one connection (or, with keepOpen, one after another) on stdin/stdout. */
+export function runListen(target: string, io: BridgeIo, keepOpen = false): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer({ allowHalfOpen: true });
+    let busy = false;
+    server.on('connection', (socket) => {
+      if (busy) {
+        socket.destroy(); // one conversation at a time on one stdin
+        return;
+      }
+      busy = true;
+      if (!keepOpen) server.close();
+      void bridge(socket, io).then((code) => {
+        busy = false;
+        if (!keepOpen) resolve(code);
+      });
+    });
+    server.once('error', (error) => {
+      io.log(`hvsock: ${error.message}`);
+      resolve(exitCodeFor(error));
+    });
+    server.once('listening', () => io.log(`hvsock: listening on ${target}`));
+    server.listen(parseAddress(target, 'address'));
+  });
+}

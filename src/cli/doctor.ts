@@ -1,0 +1,153 @@
+// `hvsock doctor`: what this machine can do with Hyper-V sockets, and what
+// to do next. Gathering facts touches the system (module list, a socket()
+// probe, the local CID ioctl — never a connect); judging them is pure, so
+// the role and advice rules are unit-tested on recorded facts.
+import { existsSync, readFileSync } from 'node:fs';
+import { arch, release } from 'node:os';
+import { join } from 'node:path';
+import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW } from '../constants.js';
+import { getSystemErrorName } from 'node:util';
+import { loadBinding, packageRoot } from '../native.js';
+
+/** Linux vsock transports, by kernel module name, and what each means for this machine. */
+export const LINUX_TRANSPORTS = {
+  vsock_loopback: 'loopback (CID 1) inside this machine',
+  vmw_vsock_virtio_transport: 'guest of a KVM/QEMU/Firecracker host (virtio)',
+  hv_sock: 'guest of a Hyper-V host',
+  vmw_vsock_vmci_transport: 'guest or host under VMware (VMCI)',
+  vhost_vsock: 'host of KVM/QEMU guests (vhost)',
+} as const;
+export type LinuxTransport = keyof typeof LINUX_TRANSPORTS;
+
+const GUEST_TRANSPORTS: LinuxTransport[] = ['vmw_vsock_virtio_transport', 'hv_sock', 'vmw_vsock_vmci_transport'];
+
+export interface DoctorFacts {
+  platform: NodeJS.Platform;
+  release: string;
+  arch: string;
+  node: string;
+  hvsock: string;
+  /** socket() of the platform's family: true, or the error code. */
+  sockets: true | string;
+  /** Linux only: which transports are loaded. */
+  transports?: Record<LinuxTransport, boolean>;
+  /** Linux only: the local CID, or the error code of the ioctl. */
+  localCid?: number | string;
+}
+
+export type Role = 'guest' | 'host' | 'nested' | 'none' | 'unknown';
+
+export interface DoctorReport extends DoctorFacts {
+  family: 'AF_VSOCK' | 'AF_HYPERV' | null;
+  role: Role;
+  loopback: boolean;
+  advice: string[];
+}
+
+function probe(family: number, protocol: number): true | string {
+  try {
+    const err = loadBinding().probe(family, protocol);
+    return err === 0 ? true : getSystemErrorName(err);
+  } catch (error) {
+    return String((error as { code?: string }).code ?? error);
+  }
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Reads the facts of the running machine. */
+export function gatherFacts(): DoctorFacts {
+  const facts: DoctorFacts = {
+    platform: process.platform,
+    release: release(),
+    arch: arch(),
+    node: process.version,
+    hvsock: version(),
+    sockets: 'EAFNOSUPPORT',
+  };
+  if (process.platform === 'linux') {
+    facts.sockets = probe(AF_VSOCK, 0);
+    facts.transports = Object.fromEntries(
+      Object.keys(LINUX_TRANSPORTS).map((name) => [name, existsSync(`/sys/module/${name}`)]),
+    ) as Record<LinuxTransport, boolean>;
+    try {
+      const cid = loadBinding().localCid();
+      facts.localCid = cid < 0 ? getSystemErrorName(cid) : cid;
+    } catch (error) {
+      facts.localCid = String((error as { code?: string }).code ?? error);
+    }
+  } else if (process.platform === 'win32') {
+    facts.sockets = probe(AF_HYPERV, HV_PROTOCOL_RAW);
+  }
+  return facts;
+}
+
+/** Judges facts: the machine's role and what to do next. */
+export function diagnose(facts: DoctorFacts): DoctorReport {
+  const advice: string[] = [];
+  let family: DoctorReport['family'] = null;
+  let role: Role = 'unknown';
+  let loopback = false;
+  if (facts.platform === 'linux') {
+    family = 'AF_VSOCK';
+    const t = facts.transports;
+    const guest = t !== undefined && GUEST_TRANSPORTS.some((name) => t[name]);
+    const host = t?.vhost_vsock === true;
+    loopback = t?.vsock_loopback === true;
+    role = guest && host ? 'nested' : guest ? 'guest' : host ? 'host' : 'none';
+    if (facts.sockets !== true) {
+      advice.push(`socket(AF_VSOCK) fails with ${facts.sockets}: load the vsock module for your hypervisor (modprobe hv_sock on Hyper-V, vmw_vsock_virtio_transport on KVM/QEMU).`);
+    } else if (role === 'none' && !loopback) {
+      advice.push('vsock is present but no transport is loaded: modprobe hv_sock (Hyper-V guest), vmw_vsock_virtio_transport (KVM/QEMU guest), vhost_vsock (host) or vsock_loopback (local testing).');
+    }
+    if (t?.hv_sock) {
+      advice.push('Hyper-V guest: reach the host with parent:<port> (CID 2). On the Windows host, register the service GUID of that port once: hvsock service register --name <name> --service-id <port>.');
+    }
+    if (role === 'nested') {
+      advice.push('Nested: this machine is a guest and a host. A connect to CID 2 may stay at this level; pass toHost: true (VMADDR_FLAG_TO_HOST) to send it up to this machine\'s own host.');
+    } else if (role === 'host') {
+      advice.push('Host: reach a guest by its CID (<cid>:<port>); the CID is set per VM (QEMU -device vhost-vsock-pci,guest-cid=N).');
+    }
+    if (loopback) advice.push('vsock_loopback is loaded: loopback:<port> (CID 1) works for trying things on this machine.');
+    if (typeof facts.localCid === 'number') advice.push(`Peers reach this machine at CID ${facts.localCid}.`);
+  } else if (facts.platform === 'win32') {
+    family = 'AF_HYPERV';
+    role = facts.sockets === true ? 'unknown' : 'none';
+    if (facts.sockets !== true) {
+      advice.push(`socket(AF_HYPERV) fails with ${facts.sockets}: Hyper-V sockets need Windows 10 / Server 2016 or later with Hyper-V (host) or as a Hyper-V guest.`);
+    } else {
+      advice.push('A host reaches a VM by its ID ((Get-VM -Name X).Id, or hvsock vm id X); a guest reaches its host with parent:<port>. Services other than loopback need a registry entry on the host (hvsock service register).');
+    }
+  } else {
+    advice.push(`Hyper-V sockets exist on Windows and Linux; ${facts.platform} has neither AF_HYPERV nor AF_VSOCK support in hvsock.`);
+  }
+  return { ...facts, family, role, loopback, advice };
+}
+
+export function formatReport(report: DoctorReport): string {
+  const lines = [
+    `hvsock ${report.hvsock} on Node ${report.node}, ${report.platform} ${report.release} (${report.arch})`,
+    `sockets:   ${report.family ?? 'none'} ${report.sockets === true ? 'available' : `unavailable (${report.sockets})`}`,
+  ];
+  if (report.transports !== undefined) {
+    const loaded = Object.entries(report.transports).filter(([, on]) => on).map(([name]) => name);
+    lines.push(`transports: ${loaded.length > 0 ? loaded.join(', ') : 'none loaded'}`);
+    lines.push(`local CID: ${report.localCid ?? 'unknown'}`);
+  }
+  lines.push(`role:      ${report.role}`, '', 'next:');
+  for (const line of report.advice) lines.push(`  - ${line}`);
+  return lines.join('\n');
+}
+
+/** Exit code: 0 when sockets work here, 3 otherwise. */
+export function runDoctor(json: boolean, out: (text: string) => void): number {
+  const report = diagnose(gatherFacts());
+  out(json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report.sockets === true ? 0 : 3;
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// The `hvsock` command: talk over Hyper-V sockets from a shell.
+import { parseArgs } from 'node:util';
+import { runConnect, runListen } from './bridge.js';
+import { runDoctor } from './doctor.js';
+import { runEcho } from './echo.js';
+import { EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+
+const ADDRESS_HELP = `Addresses are [machine:]service, the same on Linux and Windows:
+  machine  a CID (2), a VM GUID, or loopback | parent (host) | any (wildcard) | children | silohost
+  service  a port (5000, 0x1388) or a service GUID
+  e.g. parent:5000  loopback:<service-guid>  <vm-guid>:<service-guid>  2:5000  5000`;
+
+const HELP: Record<string, string> = {
+  '': `Usage: hvsock <command> [options]
+
+Commands:
+  listen <address>    accept one connection and join it to stdin/stdout (like ncat -l)
+  connect <address>   connect and join the connection to stdin/stdout
+  echo <address>      run an echo service until interrupted
+  doctor              what this machine can do with Hyper-V sockets, and what to do next
+
+Options: --help (any command), --json (echo, doctor)
+Exit codes: 0 ok, 1 system error, 2 usage error, 3 not available on this machine
+
+${ADDRESS_HELP}`,
+  listen: `Usage: hvsock listen [--keep-open] <address>
+
+Waits for a connection on <address> (machine defaults to any), then copies stdin to it and it to
+stdout. End of stdin half-closes the connection; the command ends when the connection closes.
+  --keep-open   serve one connection after another instead of exiting after the first
+
+${ADDRESS_HELP}`,
+  connect: `Usage: hvsock connect <address>
+
+Connects to <address> (machine defaults to loopback), copies stdin to the connection and the
+connection to stdout. End of stdin half-closes; the command ends when the connection closes.
+
+${ADDRESS_HELP}`,
+  echo: `Usage: hvsock echo [--json] <address>
+
+Echoes every connection on <address> back to its sender until SIGINT/SIGTERM.
+  --json   print the bound address as JSON when listening
+
+${ADDRESS_HELP}`,
+  doctor: `Usage: hvsock doctor [--json]
+
+Reports the OS, whether Hyper-V sockets (AF_HYPERV / AF_VSOCK) work here, on Linux the vsock
+transports loaded and the local CID, the machine's role (guest, host, nested) and what to do next.
+Never opens a connection. Exits 0 when sockets are available here, 3 when not.
+  --json   the report as JSON`,
+};
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  'keep-open': { type: 'boolean', short: 'k' },
+} as const;
+
+function usage(io: Io, command: string, problem: string): number {
+  io.err(`hvsock: ${problem}\n\n${HELP[command] ?? HELP['']}`);
+  return EXIT_USAGE;
+}
+
+/** Runs one command line; resolves with the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    return usage(io, argv.find((a) => !a.startsWith('-')) ?? '', (error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command = '', ...rest] = positionals;
+  if (values.help) {
+    if (!(command in HELP)) return usage(io, '', `unknown command "${command}"`);
+    io.out(HELP[command] as string);
+    return 0;
+  }
+  const needsAddress = ['listen', 'connect', 'echo'].includes(command);
+  if (needsAddress && rest.length !== 1) return usage(io, command, `${command} takes one address`);
+  if (!needsAddress && rest.length > 0) return usage(io, command, `unexpected argument "${rest[0]}"`);
+  const address = rest[0] as string;
+  const bridgeIo = { stdin: process.stdin, stdout: process.stdout, log: io.err };
+  try {
+    switch (command) {
+      case 'listen':
+        return await runListen(address, bridgeIo, values['keep-open'] === true);
+      case 'connect':
+        return await runConnect(address, bridgeIo);
+      case 'echo':
+        return await runEcho(address, values.json ? io.out : io.err, values.json === true);
+      case 'doctor':
+        return runDoctor(values.json === true, io.out);
+      case '':
+        return usage(io, '', 'no command');
+      default:
+        return usage(io, '', `unknown command "${command}"`);
+    }
+  } catch (error) {
+    const code = exitCodeFor(error);
+    if (code === EXIT_USAGE) return usage(io, command, (error as Error).message);
+    io.err(`hvsock: ${(error as Error).message}`);
+    return code;
+  }
+}
+
+if (require.main === module) {
+  const io: Io = { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`) };
+  void main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,70 @@
+// One short text form for an address, the same on Linux and Windows, for
+// command lines and configuration: "[machine:]service".
+//   machine: a CID (3), a VM GUID, or a name: loopback, parent (alias host),
+//            any (alias wildcard), children, silohost
+//   service: a port (5000, 0x1388) or a service GUID
+// Examples: "parent:5000", "loopback:<guid>", "<vm-guid>:<service-guid>",
+// "2:5000", "5000". The result is an AddressInput, which resolveAddress then
+// maps onto the running OS (or refuses, saying why).
+import type { AddressInput } from './address.js';
+import {
+  HV_GUID_CHILDREN,
+  HV_GUID_LOOPBACK,
+  HV_GUID_PARENT,
+  HV_GUID_SILOHOST,
+  HV_GUID_WILDCARD,
+} from './constants.js';
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from './errors.js';
+import { isGuid, normalizeGuid } from './guid.js';
+
+/** Machine names accepted before the colon, and the VM ID each stands for. */
+export const MACHINE_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  loopback: HV_GUID_LOOPBACK,
+  parent: HV_GUID_PARENT,
+  host: HV_GUID_PARENT,
+  any: HV_GUID_WILDCARD,
+  wildcard: HV_GUID_WILDCARD,
+  children: HV_GUID_CHILDREN,
+  silohost: HV_GUID_SILOHOST,
+});
+
+const DECIMAL = /^\d+$/;
+const HEX = /^0x[0-9a-f]+$/i;
+
+function uint32(text: string): number | undefined {
+  if (!DECIMAL.test(text) && !HEX.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isSafeInteger(value) && value <= 0xffffffff ? value : undefined;
+}
+
+/** Parses "[machine:]service"; throws ERR_INVALID_ARG_VALUE naming what is wrong. */
+export function parseAddress(text: unknown, name = 'address'): AddressInput {
+  if (typeof text !== 'string') throw ERR_INVALID_ARG_TYPE(name, 'string', text);
+  const parts = text.trim().split(':');
+  if (parts.length > 2 || parts.some((p) => p === '')) {
+    throw ERR_INVALID_ARG_VALUE(name, text, 'must be [machine:]service, e.g. parent:5000 or <vm-guid>:<service-guid>');
+  }
+  const service = parts.pop() as string;
+  const machine = parts.pop();
+  const address: AddressInput = {};
+
+  const port = uint32(service);
+  if (port !== undefined) address.port = port;
+  else if (isGuid(service)) address.serviceId = normalizeGuid(service);
+  else throw ERR_INVALID_ARG_VALUE(name, text, `has service "${service}", which is neither a port (0 to 0xFFFFFFFF) nor a GUID`);
+
+  if (machine === undefined) return address;
+  const cid = uint32(machine);
+  const named = MACHINE_NAMES[machine.toLowerCase()];
+  if (cid !== undefined) address.cid = cid;
+  else if (named !== undefined) address.vmId = named;
+  else if (isGuid(machine)) address.vmId = normalizeGuid(machine);
+  else {
+    throw ERR_INVALID_ARG_VALUE(
+      name,
+      text,
+      `has machine "${machine}", which is neither a CID, a VM GUID nor one of ${Object.keys(MACHINE_NAMES).join(', ')}`,
+    );
+  }
+  return address;
+}

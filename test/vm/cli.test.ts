@@ -1,0 +1,95 @@
+// The hvsock command end to end over real vsock (CID 1 in the guest): a file
+// bridged both ways through listen/connect, the echo service, doctor, and the
+// exit code of a refused connect.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { connect } from '../../src/index.js';
+import { LOOPBACK, readAll } from './helpers.js';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js');
+const port = (): number => 20000 + Math.floor(Math.random() * 1_000_000);
+
+interface Run {
+  child: ChildProcess;
+  /** The exit code, listened for from the start: a child may end before anyone awaits it. */
+  exited: Promise<number | null>;
+}
+
+function hvsock(args: string[], stdin: number | 'ignore' = 'ignore', stdout: number | 'pipe' = 'pipe'): Run {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: [stdin, stdout, 'pipe'] });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, exited };
+}
+
+/** Everything a child's stream delivers until it ends. */
+function collect(stream: NodeJS.ReadableStream | null): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    stream?.on('data', (chunk) => (text += String(chunk)));
+    stream?.once('end', () => resolve(text));
+  });
+}
+
+/** Resolves when the child says on stderr that it listens (and keeps draining stderr). */
+function listening({ child }: Run): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stderr?.on('data', (chunk) => {
+      text += String(chunk);
+      if (text.includes('listening')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`exited before listening: ${text}`)));
+  });
+}
+
+describe('the hvsock command over vsock', () => {
+  it('bridges files both ways through listen and connect, byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvsock-cli-'));
+    const big = randomBytes(4 * 1024 * 1024);
+    const small = randomBytes(64 * 1024);
+    writeFileSync(join(dir, 'big'), big);
+    writeFileSync(join(dir, 'small'), small);
+    const p = port();
+    const server = hvsock(['listen', `any:${p}`], openSync(join(dir, 'small'), 'r'), openSync(join(dir, 'server-got'), 'w'));
+    await listening(server);
+    const client = hvsock(['connect', `loopback:${p}`], openSync(join(dir, 'big'), 'r'), openSync(join(dir, 'client-got'), 'w'));
+    expect(await client.exited).toBe(0);
+    expect(await server.exited).toBe(0);
+    expect(readFileSync(join(dir, 'server-got')).equals(big)).toBe(true);
+    expect(readFileSync(join(dir, 'client-got')).equals(small)).toBe(true);
+  });
+
+  it('runs an echo service that reports its address as JSON and stops on SIGTERM', async () => {
+    const p = port();
+    const echo = hvsock(['echo', '--json', `${p}`]);
+    const [line] = await once(echo.child.stdout as NodeJS.ReadableStream, 'data');
+    expect(JSON.parse(String(line))).toMatchObject({ listening: { family: 'AF_VSOCK', port: p } });
+    const socket = connect({ cid: LOOPBACK, port: p });
+    const reply = readAll(socket);
+    socket.end('hello, echo');
+    expect((await reply).toString()).toBe('hello, echo');
+    echo.child.kill('SIGTERM');
+    expect(await echo.exited).toBe(0);
+  });
+
+  it('doctor --json reports the loopback transport and CID 1', async () => {
+    const doctor = hvsock(['doctor', '--json']);
+    const out = collect(doctor.child.stdout);
+    expect(await doctor.exited).toBe(0);
+    const report = JSON.parse(await out);
+    expect(report).toMatchObject({ platform: 'linux', family: 'AF_VSOCK', sockets: true, loopback: true, localCid: 1 });
+    expect(report.transports.vsock_loopback).toBe(true);
+  });
+
+  it('a refused connect exits 1 and says why on stderr', async () => {
+    const client = hvsock(['connect', `1:${port()}`]);
+    const err = collect(client.child.stderr);
+    expect(await client.exited).toBe(1);
+    expect(await err).toMatch(/ECONNREFUSED/);
+  });
+});
