@@ -3,6 +3,9 @@
 #include <napi.h>
 
 #include "pump.h"
+#ifdef _WIN32
+#include "registry.h"
+#endif
 #include "socket_handle.h"
 
 namespace hvsock {
@@ -42,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New<ProbeJs>(env, "probe"));
   exports.Set("UV_EOF", Napi::Number::New(env, UV_EOF));
 #ifdef _WIN32
+  AddRegistryFunctions(env, exports);
   exports.Set("platform", Napi::String::New(env, "win32"));
 #else
   exports.Set("platform", Napi::String::New(env, "posix"));

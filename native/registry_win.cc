@@ -1,0 +1,107 @@
+// Hyper-V service registration: the keys under GuestCommunicationServices
+// that let a VM reach a service on its host. Plain Win32 registry calls (no
+// PowerShell), so the same code runs against Wine's registry in tests.
+// TypeScript validates the GUID and name; errors are negative libuv codes.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <napi.h>
+#include <uv.h>
+
+#include <string>
+
+#include "registry.h"
+
+namespace hvsock {
+namespace {
+
+constexpr wchar_t kServicesKey[] =
+    L"SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualization\\GuestCommunicationServices";
+
+int Translate(LONG status) { return uv_translate_sys_error(static_cast<int>(status)); }
+
+std::wstring Wide(const Napi::Value& value) {
+  std::u16string text = value.As<Napi::String>().Utf16Value();
+  return std::wstring(text.begin(), text.end());
+}
+
+Napi::String Narrow(Napi::Env env, const wchar_t* text, size_t length) {
+  return Napi::String::New(env, reinterpret_cast<const char16_t*>(text), length);
+}
+
+// listServices() → [[serviceId, elementName], …] or a negative error.
+Napi::Value List(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HKEY key;
+  LONG status = RegOpenKeyExW(HKEY_LOCAL_MACHINE, kServicesKey, 0, KEY_READ, &key);
+  // No key at all means nothing was ever registered (or no Hyper-V).
+  if (status == ERROR_FILE_NOT_FOUND) return Napi::Array::New(env);
+  if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t count = 0;
+  for (DWORD index = 0;; index++) {
+    wchar_t name[256];
+    DWORD name_length = 256;
+    status = RegEnumKeyExW(key, index, name, &name_length, nullptr, nullptr, nullptr, nullptr);
+    if (status == ERROR_NO_MORE_ITEMS) break;
+    if (status != ERROR_SUCCESS) {
+      RegCloseKey(key);
+      return Napi::Number::New(env, Translate(status));
+    }
+    wchar_t element[1024] = {0};
+    DWORD element_bytes = sizeof(element) - sizeof(wchar_t);
+    LONG got = RegGetValueW(key, name, L"ElementName", RRF_RT_REG_SZ, nullptr, element, &element_bytes);
+    Napi::Array entry = Napi::Array::New(env, 2);
+    entry.Set(0u, Narrow(env, name, name_length));
+    if (got == ERROR_SUCCESS) {
+      entry.Set(1u, Narrow(env, element, element_bytes / sizeof(wchar_t) - (element_bytes > 0 ? 1 : 0)));
+    } else {
+      entry.Set(1u, env.Null());
+    }
+    out.Set(count++, entry);
+  }
+  RegCloseKey(key);
+  return out;
+}
+
+// registerService(serviceId, elementName) → 0 or a negative error.
+Napi::Value Register(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) return Napi::Number::New(env, UV_EINVAL);
+  std::wstring path = std::wstring(kServicesKey) + L"\\" + Wide(info[0]);
+  std::wstring element = Wide(info[1]);
+  HKEY key;
+  LONG status = RegCreateKeyExW(HKEY_LOCAL_MACHINE, path.c_str(), 0, nullptr, REG_OPTION_NON_VOLATILE, KEY_SET_VALUE,
+                                nullptr, &key, nullptr);
+  if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
+  status = RegSetValueExW(key, L"ElementName", 0, REG_SZ, reinterpret_cast<const BYTE*>(element.c_str()),
+                          static_cast<DWORD>((element.size() + 1) * sizeof(wchar_t)));
+  RegCloseKey(key);
+  return Napi::Number::New(env, status == ERROR_SUCCESS ? 0 : Translate(status));
+}
+
+// unregisterService(serviceId) → 0 or a negative error (ENOENT if absent).
+Napi::Value Unregister(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return Napi::Number::New(env, UV_EINVAL);
+  HKEY key;
+  LONG status = RegOpenKeyExW(HKEY_LOCAL_MACHINE, kServicesKey, 0, KEY_READ | KEY_WRITE, &key);
+  if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
+  status = RegDeleteTreeW(key, Wide(info[0]).c_str());
+  RegCloseKey(key);
+  return Napi::Number::New(env, status == ERROR_SUCCESS ? 0 : Translate(status));
+}
+
+}  // namespace
+
+void AddRegistryFunctions(Napi::Env env, Napi::Object exports) {
+  Napi::Object registry = Napi::Object::New(env);
+  registry.Set("list", Napi::Function::New<List>(env, "list"));
+  registry.Set("register", Napi::Function::New<Register>(env, "register"));
+  registry.Set("unregister", Napi::Function::New<Unregister>(env, "unregister"));
+  exports.Set("registry", registry);
+}
+
+}  // namespace hvsock
