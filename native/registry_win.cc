@@ -94,6 +94,22 @@ Napi::Value Unregister(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, status == ERROR_SUCCESS ? 0 : Translate(status));
 }
 
+// elevated() → whether this process runs with an elevated (Administrator)
+// token, which writing the service registry needs.
+Napi::Value Elevated(const Napi::CallbackInfo& info) {
+  HANDLE token;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+    return Napi::Number::New(info.Env(), Translate(static_cast<LONG>(GetLastError())));
+  }
+  TOKEN_ELEVATION elevation{};
+  DWORD size = 0;
+  BOOL ok = GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &size);
+  DWORD error = ok ? 0 : GetLastError();
+  CloseHandle(token);
+  if (!ok) return Napi::Number::New(info.Env(), Translate(static_cast<LONG>(error)));
+  return Napi::Boolean::New(info.Env(), elevation.TokenIsElevated != 0);
+}
+
 }  // namespace
 
 void AddRegistryFunctions(Napi::Env env, Napi::Object exports) {
@@ -101,6 +117,7 @@ void AddRegistryFunctions(Napi::Env env, Napi::Object exports) {
   registry.Set("list", Napi::Function::New<List>(env, "list"));
   registry.Set("register", Napi::Function::New<Register>(env, "register"));
   registry.Set("unregister", Napi::Function::New<Unregister>(env, "unregister"));
+  registry.Set("elevated", Napi::Function::New<Elevated>(env, "elevated"));
   exports.Set("registry", registry);
 }
 

@@ -30,6 +30,7 @@ interface RegistryBinding {
   list(): Array<[string, string | null]> | number;
   register(serviceId: string, name: string): number;
   unregister(serviceId: string): number;
+  elevated(): boolean | number;
 }
 
 function registry(syscall: string): RegistryBinding {
@@ -82,4 +83,11 @@ export function listServices(): RegisteredService[] {
 export function unregisterService(serviceId: string | number): void {
   const id = typeof serviceId === 'number' ? serviceIdFromPort(serviceId) : normalizeGuid(serviceId, 'serviceId');
   check(registry('RegDeleteTreeW').unregister(id), 'RegDeleteTreeW', id);
+}
+
+/** Whether this Windows process is elevated (Administrator), as registering services needs. */
+export function isElevated(): boolean {
+  const result = registry('GetTokenInformation').elevated();
+  if (typeof result === 'number') check(result, 'GetTokenInformation');
+  return result === true;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW } from '../constants.js';
 import { getSystemErrorName } from 'node:util';
 import { loadBinding, packageRoot } from '../native.js';
+import { isElevated, listServices, type RegisteredService } from '../services.js';
 
 /** Linux vsock transports, by kernel module name, and what each means for this machine. */
 export const LINUX_TRANSPORTS = {
@@ -33,6 +34,10 @@ export interface DoctorFacts {
   transports?: Record<LinuxTransport, boolean>;
   /** Linux only: the local CID, or the error code of the ioctl. */
   localCid?: number | string;
+  /** Windows only: whether this process is elevated, or the error code. */
+  elevated?: boolean | string;
+  /** Windows only: the registered Hyper-V services, or the error code. */
+  services?: RegisteredService[] | string;
 }
 
 export type Role = 'guest' | 'host' | 'nested' | 'none' | 'unknown';
@@ -61,6 +66,14 @@ function version(): string {
   }
 }
 
+function attempt<T>(read: () => T): T | string {
+  try {
+    return read();
+  } catch (error) {
+    return String((error as { code?: string }).code ?? error);
+  }
+}
+
 /** Reads the facts of the running machine. */
 export function gatherFacts(): DoctorFacts {
   const facts: DoctorFacts = {
@@ -84,6 +97,8 @@ export function gatherFacts(): DoctorFacts {
     }
   } else if (process.platform === 'win32') {
     facts.sockets = probe(AF_HYPERV, HV_PROTOCOL_RAW);
+    facts.elevated = attempt(isElevated);
+    facts.services = attempt(listServices);
   }
   return facts;
 }
@@ -121,7 +136,16 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
     role = facts.sockets === true ? 'unknown' : 'none';
     if (facts.sockets !== true) {
       advice.push(`socket(AF_HYPERV) fails with ${facts.sockets}: Hyper-V sockets need Windows 10 / Server 2016 or later with Hyper-V (host) or as a Hyper-V guest.`);
-    } else {
+    }
+    if (facts.elevated === false) {
+      advice.push('Not elevated: registering services (hvsock service register) needs an Administrator prompt.');
+    }
+    if (Array.isArray(facts.services)) {
+      advice.push(facts.services.length === 0
+        ? 'No Hyper-V services are registered: VMs can reach only loopback services here until you run hvsock service register.'
+        : `${facts.services.length} Hyper-V service(s) registered (hvsock service list).`);
+    }
+    if (facts.sockets === true) {
       advice.push('A host reaches a VM by its ID ((Get-VM -Name X).Id, or hvsock vm id X); a guest reaches its host with parent:<port>. Services other than loopback need a registry entry on the host (hvsock service register).');
     }
   } else {
@@ -135,6 +159,13 @@ export function formatReport(report: DoctorReport): string {
     `hvsock ${report.hvsock} on Node ${report.node}, ${report.platform} ${report.release} (${report.arch})`,
     `sockets:   ${report.family ?? 'none'} ${report.sockets === true ? 'available' : `unavailable (${report.sockets})`}`,
   ];
+  if (report.elevated !== undefined) lines.push(`elevated:  ${report.elevated}`);
+  if (Array.isArray(report.services)) {
+    lines.push(`services:  ${report.services.length === 0 ? 'none registered' : ''}`);
+    for (const s of report.services) lines.push(`  ${s.serviceId}  ${s.name ?? ''}`);
+  } else if (report.services !== undefined) {
+    lines.push(`services:  unreadable (${report.services})`);
+  }
   if (report.transports !== undefined) {
     const loaded = Object.entries(report.transports).filter(([, on]) => on).map(([name]) => name);
     lines.push(`transports: ${loaded.length > 0 ? loaded.join(', ') : 'none loaded'}`);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { runConnect, runListen } from './bridge.js';
 import { runDoctor } from './doctor.js';
 import { runEcho } from './echo.js';
+import { runService } from './service.js';
 import { EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 
 const ADDRESS_HELP = `Addresses are [machine:]service, the same on Linux and Windows:
@@ -19,8 +20,12 @@ Commands:
   connect <address>   connect and join the connection to stdin/stdout
   echo <address>      run an echo service until interrupted
   doctor              what this machine can do with Hyper-V sockets, and what to do next
+  service register --name <name> [--service-id <guid|port>]
+  service list
+  service unregister <guid|port>
+                      Windows host (Administrator): the services VMs may reach
 
-Options: --help (any command), --json (echo, doctor)
+Options: --help (any command), --json (echo, doctor, service)
 Exit codes: 0 ok, 1 system error, 2 usage error, 3 not available on this machine
 
 ${ADDRESS_HELP}`,
@@ -43,6 +48,15 @@ Echoes every connection on <address> back to its sender until SIGINT/SIGTERM.
   --json   print the bound address as JSON when listening
 
 ${ADDRESS_HELP}`,
+  service: `Usage: hvsock service register --name <name> [--service-id <guid|port>] [--json]
+       hvsock service list [--json]
+       hvsock service unregister <guid|port>
+
+Windows hosts only, as Administrator. A VM can reach a service on its host only if the host lists
+its GUID under HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualization\\GuestCommunicationServices
+with a friendly name. register prints the GUID (a new one unless --service-id is given; a port
+stands for its template GUID XXXXXXXX-facb-11e6-bd58-64006a7986d3, which Linux guests reach as
+that vsock port). Loopback connections need no registration.`,
   doctor: `Usage: hvsock doctor [--json]
 
 Reports the OS, whether Hyper-V sockets (AF_HYPERV / AF_VSOCK) work here, on Linux the vsock
@@ -60,6 +74,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
   'keep-open': { type: 'boolean', short: 'k' },
+  name: { type: 'string' },
+  'service-id': { type: 'string' },
 } as const;
 
 function usage(io: Io, command: string, problem: string): number {
@@ -84,7 +100,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const needsAddress = ['listen', 'connect', 'echo'].includes(command);
   if (needsAddress && rest.length !== 1) return usage(io, command, `${command} takes one address`);
-  if (!needsAddress && rest.length > 0) return usage(io, command, `unexpected argument "${rest[0]}"`);
+  if (command === 'service') {
+    const [action, ...args] = rest;
+    if (action === 'register' && (values.name === undefined || args.length > 0)) {
+      return usage(io, command, 'service register takes --name <name> and no other argument');
+    }
+    if (action === 'unregister' && args.length !== 1) return usage(io, command, 'service unregister takes one GUID or port');
+    if (action === 'list' && args.length > 0) return usage(io, command, `unexpected argument "${args[0]}"`);
+  } else if (!needsAddress && rest.length > 0) {
+    return usage(io, command, `unexpected argument "${rest[0]}"`);
+  }
   const address = rest[0] as string;
   const bridgeIo = { stdin: process.stdin, stdout: process.stdout, log: io.err };
   try {
@@ -97,6 +122,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await runEcho(address, values.json ? io.out : io.err, values.json === true);
       case 'doctor':
         return runDoctor(values.json === true, io.out);
+      case 'service':
+        return runService(
+          { action: rest[0], rest: rest.slice(1), name: values.name, serviceId: values['service-id'], json: values.json === true },
+          io.out,
+        );
       case '':
         return usage(io, '', 'no command');
       default:
