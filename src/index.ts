@@ -9,6 +9,7 @@ import type { ConnectOptions, ServerOptions } from './options.js';
 
 export * from './constants.js';
 export { parseAddress, MACHINE_NAMES } from './shorthand.js';
+export { getVmId, listVms, getNestedStatus, setNested, type VmInfo, type NestedStatus } from './hyperv-vm.js';
 export { registerService, listServices, unregisterService, SERVICES_KEY, type RegisteredService, type RegisterServiceOptions } from './services.js';
 export { isGuid, normalizeGuid, parseGuid, formatGuid, serviceIdFromPort, portFromServiceId, isTemplateServiceId } from './guid.js';
 export {

@@ -5,6 +5,7 @@ import { runConnect, runListen } from './bridge.js';
 import { runDoctor } from './doctor.js';
 import { runEcho } from './echo.js';
 import { runService } from './service.js';
+import { runVm } from './vm.js';
 import { EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 
 const ADDRESS_HELP = `Addresses are [machine:]service, the same on Linux and Windows:
@@ -24,8 +25,10 @@ Commands:
   service list
   service unregister <guid|port>
                       Windows host (Administrator): the services VMs may reach
+  vm list | vm id <name> | vm nested <name> [--enable|--disable]
+                      Windows host: VM IDs for addresses, nested virtualization
 
-Options: --help (any command), --json (echo, doctor, service)
+Options: --help (any command), --json (echo, doctor, service, vm)
 Exit codes: 0 ok, 1 system error, 2 usage error, 3 not available on this machine
 
 ${ADDRESS_HELP}`,
@@ -57,6 +60,15 @@ its GUID under HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualiza
 with a friendly name. register prints the GUID (a new one unless --service-id is given; a port
 stands for its template GUID XXXXXXXX-facb-11e6-bd58-64006a7986d3, which Linux guests reach as
 that vsock port). Loopback connections need no registration.`,
+  vm: `Usage: hvsock vm list [--json]
+       hvsock vm id <name> [--json]
+       hvsock vm nested <name> [--enable | --disable] [--json]
+
+Windows Hyper-V hosts only, through the Hyper-V PowerShell module (elevated or Hyper-V
+Administrators). The name is matched exactly and passed to PowerShell as data.
+  id       the VM's ID, for addresses like <vm-id>:5000 ((Get-VM -Name X).Id)
+  nested   reports ExposeVirtualizationExtensions and its prerequisites; --enable/--disable
+           change it when the VM is off and its configuration version is 8.0 or later`,
   doctor: `Usage: hvsock doctor [--json]
 
 Reports the OS, whether Hyper-V sockets (AF_HYPERV / AF_VSOCK) work here, on Linux the vsock
@@ -75,6 +87,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'keep-open': { type: 'boolean', short: 'k' },
   name: { type: 'string' },
+  enable: { type: 'boolean' },
+  disable: { type: 'boolean' },
   'service-id': { type: 'string' },
 } as const;
 
@@ -107,6 +121,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (action === 'unregister' && args.length !== 1) return usage(io, command, 'service unregister takes one GUID or port');
     if (action === 'list' && args.length > 0) return usage(io, command, `unexpected argument "${args[0]}"`);
+  } else if (command === 'vm') {
+    const [action, ...args] = rest;
+    const wantsName = action === 'id' || action === 'nested';
+    if (wantsName ? args.length !== 1 : args.length > 0) return usage(io, command, `vm ${action ?? ''} takes ${wantsName ? 'one VM name' : 'no argument'}`);
+    if (values.enable && values.disable) return usage(io, command, '--enable and --disable together');
+    if ((values.enable || values.disable) && action !== 'nested') return usage(io, command, '--enable/--disable belong to vm nested');
   } else if (!needsAddress && rest.length > 0) {
     return usage(io, command, `unexpected argument "${rest[0]}"`);
   }
@@ -125,6 +145,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'service':
         return runService(
           { action: rest[0], rest: rest.slice(1), name: values.name, serviceId: values['service-id'], json: values.json === true },
+          io.out,
+        );
+      case 'vm':
+        return await runVm(
+          { action: rest[0], name: rest[1], enable: values.enable ? true : values.disable ? false : undefined, json: values.json === true },
           io.out,
         );
       case '':

@@ -24,7 +24,7 @@ const linux = (transports: Partial<typeof none>, extra: Partial<DoctorFacts> = {
 
 describe('hvsock CLI: command line', () => {
   it('prints help for the tool and for each command, exit 0', async () => {
-    for (const argv of [['--help'], ['listen', '--help'], ['connect', '-h'], ['echo', '--help'], ['doctor', '--help']]) {
+    for (const argv of [['--help'], ['listen', '--help'], ['connect', '-h'], ['echo', '--help'], ['doctor', '--help'], ['service', '--help'], ['vm', '--help']]) {
       const { io, out } = capture();
       expect(await main(argv, io)).toBe(0);
       expect(out.join('\n')).toMatch(/^Usage: hvsock/);
@@ -41,6 +41,12 @@ describe('hvsock CLI: command line', () => {
       [['connect', 'mars:5000'], /machine "mars"/],
       [['listen', 'parent:http'], /service "http"/],
       [['doctor', 'extra'], /unexpected argument "extra"/],
+      [['vm', 'id'], /vm id takes one VM name/],
+      [['vm', 'nested', 'a', '--enable', '--disable'], /--enable and --disable together/],
+      [['vm', 'list', '--enable'], /belong to vm nested/],
+      [['service', 'register'], /takes --name/],
+      [['service', 'unregister'], /one GUID or port/],
+      [['service', 'frob'], /register, list or unregister/],
     ];
     for (const [argv, message] of cases) {
       const { io, err } = capture();
