@@ -1,8 +1,7 @@
 // An echo service: run it on a Hyper-V host (or in a VM) and connect from
 // the other side with echo-client.mjs.
 //   node examples/echo-server.mjs [service=5000] [machine=any]
-import { createServer } from 'hvsock';
-import { machinePart, servicePart } from './address-args.mjs';
+import { createServer, parseAddress } from 'hvsock';
 
 const [service = '5000', machine = 'any'] = process.argv.slice(2);
 
@@ -16,7 +15,7 @@ server.on('error', (err) => {
   console.error(`echo server: ${err.message}`);
   process.exitCode = 1;
 });
-server.listen({ ...machinePart(machine), ...servicePart(service) }, () => {
+server.listen(parseAddress(`${machine}:${service}`), () => {
   const { cid, port, vmId, serviceId } = server.address();
   console.log(`echo server listening: cid ${cid ?? '-'} port ${port ?? '-'} / vmId ${vmId ?? '-'} serviceId ${serviceId ?? '-'}`);
 });

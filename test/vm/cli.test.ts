@@ -12,6 +12,7 @@ import { connect } from '../../src/index.js';
 import { LOOPBACK, readAll } from './helpers.js';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js');
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const port = (): number => 20000 + Math.floor(Math.random() * 1_000_000);
 
 interface Run {
@@ -21,7 +22,11 @@ interface Run {
 }
 
 function hvsock(args: string[], stdin: number | 'ignore' = 'ignore', stdout: number | 'pipe' = 'pipe'): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: [stdin, stdout, 'pipe'] });
+  return node([CLI, ...args], stdin, stdout);
+}
+
+function node(args: string[], stdin: number | 'ignore' = 'ignore', stdout: number | 'pipe' = 'pipe'): Run {
+  const child = spawn(process.execPath, args, { stdio: [stdin, stdout, 'pipe'] });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return { child, exited };
 }
@@ -91,5 +96,23 @@ describe('the hvsock command over vsock', () => {
     const err = collect(client.child.stderr);
     expect(await client.exited).toBe(1);
     expect(await err).toMatch(/ECONNREFUSED/);
+  });
+
+  it('the file-transfer examples move a file with progress and a matching SHA-256', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvsock-files-'));
+    const inbox = mkdtempSync(join(tmpdir(), 'hvsock-inbox-'));
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(join(dir, 'payload.bin'), data);
+    const p = port();
+    const receiver = node([join(EXAMPLES, 'receive-file.mjs'), `any:${p}`, inbox, '--once']);
+    await listening(receiver);
+    const sender = node([join(EXAMPLES, 'send-file.mjs'), join(dir, 'payload.bin'), `loopback:${p}`]);
+    const said = collect(sender.child.stdout);
+    const progressLines = collect(sender.child.stderr);
+    expect(await sender.exited).toBe(0);
+    expect(await receiver.exited).toBe(0);
+    expect(await said).toMatch(/receiver's SHA-256 matches/);
+    expect(await progressLines).toMatch(/sending payload\.bin: 100% 3\.0\/3\.0 MiB/);
+    expect(readFileSync(join(inbox, 'payload.bin')).equals(data)).toBe(true);
   });
 });
