@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `hvsock` command: talk over Hyper-V sockets from a shell.
 import { parseArgs } from 'node:util';
+import { runBench } from './bench.js';
 import { runConnect, runListen } from './bridge.js';
 import { runDoctor } from './doctor.js';
 import { runEcho } from './echo.js';
@@ -20,6 +21,7 @@ Commands:
   listen <address>    accept one connection and join it to stdin/stdout (like ncat -l)
   connect <address>   connect and join the connection to stdin/stdout
   echo <address>      run an echo service until interrupted
+  bench <address>     throughput and round trip against an echo service
   doctor              what this machine can do with Hyper-V sockets, and what to do next
   service register --name <name> [--service-id <guid|port>]
   service list
@@ -28,7 +30,7 @@ Commands:
   vm list | vm id <name> | vm nested <name> [--enable|--disable]
                       Windows host: VM IDs for addresses, nested virtualization
 
-Options: --help (any command), --json (echo, doctor, service, vm)
+Options: --help (any command), --json (echo, bench, doctor, service, vm)
 Exit codes: 0 ok, 1 system error, 2 usage error, 3 not available on this machine
 
 ${ADDRESS_HELP}`,
@@ -69,6 +71,13 @@ Administrators). The name is matched exactly and passed to PowerShell as data.
   id       the VM's ID, for addresses like <vm-id>:5000 ((Get-VM -Name X).Id)
   nested   reports ExposeVirtualizationExtensions and its prerequisites; --enable/--disable
            change it when the VM is off and its configuration version is 8.0 or later`,
+  bench: `Usage: hvsock bench [--mib N] [--rounds N] [--json] <address>
+
+Measures against an echo service at <address> (run hvsock echo there): bulk throughput with N MiB
+(default 64) sent and echoed back at once, then N (default 1000) one-byte round trips. Shows a live
+progress line on a terminal.
+
+${ADDRESS_HELP}`,
   doctor: `Usage: hvsock doctor [--json]
 
 Reports the OS, whether Hyper-V sockets (AF_HYPERV / AF_VSOCK) work here, on Linux the vsock
@@ -89,12 +98,24 @@ const OPTIONS = {
   name: { type: 'string' },
   enable: { type: 'boolean' },
   disable: { type: 'boolean' },
+  mib: { type: 'string' },
+  rounds: { type: 'string' },
   'service-id': { type: 'string' },
 } as const;
 
 function usage(io: Io, command: string, problem: string): number {
   io.err(`hvsock: ${problem}\n\n${HELP[command] ?? HELP['']}`);
   return EXIT_USAGE;
+}
+
+/** A positive whole number option, or its default; anything else is a usage error. */
+function count(text: string | undefined, fallback: number, name: string): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > 1_000_000) {
+    throw Object.assign(new Error(`--${name} must be a whole number from 1 to 1000000, not "${text}"`), { code: 'ERR_INVALID_ARG_VALUE' });
+  }
+  return value;
 }
 
 /** Runs one command line; resolves with the exit code. */
@@ -112,7 +133,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(HELP[command] as string);
     return 0;
   }
-  const needsAddress = ['listen', 'connect', 'echo'].includes(command);
+  const needsAddress = ['listen', 'connect', 'echo', 'bench'].includes(command);
   if (needsAddress && rest.length !== 1) return usage(io, command, `${command} takes one address`);
   if (command === 'service') {
     const [action, ...args] = rest;
@@ -140,6 +161,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await runConnect(address, bridgeIo);
       case 'echo':
         return await runEcho(address, values.json ? io.out : io.err, values.json === true);
+      case 'bench': {
+        const mib = count(values.mib, 64, 'mib');
+        const rounds = count(values.rounds, 1000, 'rounds');
+        return await runBench(address, { mib, rounds, json: values.json === true }, io.out);
+      }
       case 'doctor':
         return runDoctor(values.json === true, io.out);
       case 'service':

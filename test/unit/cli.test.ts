@@ -24,7 +24,7 @@ const linux = (transports: Partial<typeof none>, extra: Partial<DoctorFacts> = {
 
 describe('hvsock CLI: command line', () => {
   it('prints help for the tool and for each command, exit 0', async () => {
-    for (const argv of [['--help'], ['listen', '--help'], ['connect', '-h'], ['echo', '--help'], ['doctor', '--help'], ['service', '--help'], ['vm', '--help']]) {
+    for (const argv of [['--help'], ['listen', '--help'], ['connect', '-h'], ['echo', '--help'], ['doctor', '--help'], ['service', '--help'], ['vm', '--help'], ['bench', '--help']]) {
       const { io, out } = capture();
       expect(await main(argv, io)).toBe(0);
       expect(out.join('\n')).toMatch(/^Usage: hvsock/);
@@ -42,6 +42,9 @@ describe('hvsock CLI: command line', () => {
       [['listen', 'parent:http'], /service "http"/],
       [['doctor', 'extra'], /unexpected argument "extra"/],
       [['vm', 'id'], /vm id takes one VM name/],
+      [['bench', '--mib', '0', '5000'], /--mib must be a whole number/],
+      [['bench', '--rounds', 'lots', '5000'], /--rounds must be a whole number/],
+      [['bench'], /bench takes one address/],
       [['vm', 'nested', 'a', '--enable', '--disable'], /--enable and --disable together/],
       [['vm', 'list', '--enable'], /belong to vm nested/],
       [['service', 'register'], /takes --name/],

@@ -69,7 +69,7 @@ describe('the hvsock command over vsock', () => {
     expect(readFileSync(join(dir, 'client-got')).equals(small)).toBe(true);
   });
 
-  it('runs an echo service that reports its address as JSON and stops on SIGTERM', async () => {
+  it('runs an echo service that reports its address as JSON, serves bench, and stops on SIGTERM', async () => {
     const p = port();
     const echo = hvsock(['echo', '--json', `${p}`]);
     const [line] = await once(echo.child.stdout as NodeJS.ReadableStream, 'data');
@@ -78,6 +78,15 @@ describe('the hvsock command over vsock', () => {
     const reply = readAll(socket);
     socket.end('hello, echo');
     expect((await reply).toString()).toBe('hello, echo');
+    // bench against that echo service: numbers, not timings, are checked.
+    const bench = hvsock(['bench', '--json', '--mib', '8', '--rounds', '50', `loopback:${p}`]);
+    const result = collect(bench.child.stdout);
+    expect(await bench.exited).toBe(0);
+    const figures = JSON.parse(await result);
+    expect(figures).toMatchObject({ mib: 8, rounds: 50 });
+    expect(figures.throughputMiBps).toBeGreaterThan(0);
+    expect(figures.roundTripMedianUs).toBeGreaterThan(0);
+    expect(figures.roundTripP99Us).toBeGreaterThanOrEqual(figures.roundTripMedianUs);
     echo.child.kill('SIGTERM');
     expect(await echo.exited).toBe(0);
   });
