@@ -115,14 +115,11 @@ export function parseNestedStatus(json: string): NestedStatus {
   };
 }
 
-function compareVersion(a: string, b: string): number {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
+/** Hyper-V configuration versions are major.minor ("9.0", "10.0", "12.0"). */
+function versionAtLeast(version: string, minimum: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const [wantMajor = 0, wantMinor = 0] = minimum.split('.').map(Number);
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
 }
 
 /** What stands in the way of changing nested virtualization, and what to know afterwards. */
@@ -130,7 +127,7 @@ export function nestedPrerequisites(status: NestedStatus): { blockers: string[];
   const blockers: string[] = [];
   const notes: string[] = [];
   if (status.state !== 'Off') blockers.push(`VM "${status.name}" is ${status.state}: turn it off first (Stop-VM), the setting only changes while it is off.`);
-  if (compareVersion(status.version, NESTED_MIN_VERSION) < 0) {
+  if (!versionAtLeast(status.version, NESTED_MIN_VERSION)) {
     blockers.push(`VM configuration version ${status.version} is older than ${NESTED_MIN_VERSION}: Update-VMVersion first.`);
   }
   notes.push('The host CPU needs VT-x with EPT (Intel) or AMD-V with RVI; without them the VM will not start nested.');
