@@ -26,7 +26,7 @@ const TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64'];
 const GLIBC_FLOOR = '2.28';
 const GLIBCXX_FLOOR = '3.4.25';
 const ELF_LIBRARIES = /^(libc\.so\.6|libm\.so\.6|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux-(x86-64|aarch64)\.so\.[12])$/;
-const WINDOWS_DLLS = ['KERNEL32.dll', 'WS2_32.dll', 'msvcrt.dll'];
+const WINDOWS_DLLS = ['ADVAPI32.dll', 'KERNEL32.dll', 'WS2_32.dll', 'msvcrt.dll'];
 /** The LTS lines the engine suite runs on; this machine's own Node is one of them. */
 const LTS = { 18: '18.20.8', 20: '20.20.2', 22: '22.23.3' };
 const LONG = { timeout: 15 * 60_000 };

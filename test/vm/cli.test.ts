@@ -87,6 +87,15 @@ describe('the hvsock command over vsock', () => {
     expect(figures.throughputMiBps).toBeGreaterThan(0);
     expect(figures.roundTripMedianUs).toBeGreaterThan(0);
     expect(figures.roundTripP99Us).toBeGreaterThanOrEqual(figures.roundTripMedianUs);
+    // On a terminal (util-linux script gives it one) bench redraws a live progress line.
+    const tty = spawn('script', ['-qec', `${process.execPath} ${CLI} bench --mib 16 --rounds 200 loopback:${p}`, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const screen = collect(tty.stdout);
+    expect((await once(tty, 'exit'))[0]).toBe(0);
+    const text = await screen;
+    expect(text).toMatch(/\r\x1b\[Kbulk: \d+% [\d.]+ MiB\/s/);
+    expect(text).toMatch(/MiB\/s each way \(16 MiB echoed\)/);
     echo.child.kill('SIGTERM');
     expect(await echo.exited).toBe(0);
   });
