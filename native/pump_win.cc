@@ -39,9 +39,17 @@ class WinPump;
 
 // One overlapped operation. The OVERLAPPED must stay valid until the port
 // has returned it, so an op lives until the loop thread has seen it, even if
-// the socket was closed in between.
+// the socket was closed in between: accept ops on the heap, the one connect,
+// read and write op of a socket inside its pump, which outlives them all.
 struct Op {
   explicit Op(OpKind k, WinPump* p) : kind(k), pump(p) {}
+  // Before each use of a reused op.
+  void Reset() {
+    overlapped = OVERLAPPED{};
+    bytes = 0;
+    error = 0;
+    resolved = false;
+  }
   OVERLAPPED overlapped{};
   OpKind kind;
   WinPump* pump;
@@ -54,8 +62,6 @@ struct Op {
   bool resolved = false;
   // Accept only: the socket AcceptEx fills, and where it writes addresses.
   SOCKET accepted = INVALID_SOCKET;
-  // Accept only: a connection accepted earlier and held while stopped.
-  bool held = false;
   char addresses[2 * kAcceptAddressLength] = {};
 };
 
@@ -156,13 +162,12 @@ class WinPump final : public Pump {
     }
     auto connect_ex = ExtensionFunction<LPFN_CONNECTEX>(socket_, WSAID_CONNECTEX);
     if (connect_ex == nullptr) return LastSocketError();
-    auto* op = new Op(OpKind::kConnect, this);
+    if (connecting_) return UV_EALREADY;
+    connect_op_.Reset();
     if (!connect_ex(socket_, static_cast<const sockaddr*>(addr), static_cast<int>(len), nullptr, 0, nullptr,
-                    &op->overlapped) &&
+                    &connect_op_.overlapped) &&
         WSAGetLastError() != ERROR_IO_PENDING) {
-      int err = LastSocketError();
-      delete op;
-      return err;
+      return LastSocketError();
     }
     // Even an immediate success is reported through the port, so the
     // outcome always arrives asynchronously, as on POSIX.
@@ -189,7 +194,7 @@ class WinPump final : public Pump {
   }
 
   int Write(const WriteChunk* chunks, size_t count) override {
-    if (write_op_ != nullptr) return UV_EBUSY;
+    if (writing_) return UV_EBUSY;
     write_buffers_.clear();
     write_buffers_.reserve(count);
     for (size_t i = 0; i < count; i++) {
@@ -198,16 +203,14 @@ class WinPump final : public Pump {
       write_buffers_.push_back(WSABUF{static_cast<ULONG>(chunks[i].length), const_cast<char*>(chunks[i].data)});
     }
     if (write_buffers_.empty()) return kWriteDone;
-    auto* op = new Op(OpKind::kWrite, this);
+    write_op_.Reset();
     if (WSASend(socket_, write_buffers_.data(), static_cast<DWORD>(write_buffers_.size()), nullptr, 0,
-                &op->overlapped, nullptr) == SOCKET_ERROR &&
+                &write_op_.overlapped, nullptr) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
-      int err = LastSocketError();
-      delete op;
-      return err;
+      return LastSocketError();
     }
     // The buffers belong to the OS until the completion: always pending.
-    write_op_ = op;
+    writing_ = true;
     outstanding_++;
     UpdateRef();
     return kWritePending;
@@ -300,24 +303,19 @@ class WinPump final : public Pump {
 
   int StartReading() {
     if (read_posted_ || eof_or_error_delivered_) return 0;
-    if (read_op_ == nullptr) {
-      read_op_ = new Op(OpKind::kRead, this);
-      read_storage_.resize(shared_length_);
-    }
+    if (read_storage_.empty()) read_storage_.resize(shared_length_);
     read_posted_ = true;
     if (read_held_) {
       read_held_ = false;
-      CompleteLater(read_op_, read_op_->error);
+      CompleteLater(&read_op_, read_op_.error);
       return 0;
     }
-    read_op_->overlapped = OVERLAPPED{};
-    read_op_->resolved = false;
+    read_op_.Reset();
     WSABUF buffer{static_cast<ULONG>(read_storage_.size()), read_storage_.data()};
     DWORD flags = 0;
-    if (WSARecv(socket_, &buffer, 1, nullptr, &flags, &read_op_->overlapped, nullptr) == SOCKET_ERROR &&
+    if (WSARecv(socket_, &buffer, 1, nullptr, &flags, &read_op_.overlapped, nullptr) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
-      read_op_->bytes = 0;
-      CompleteLater(read_op_, static_cast<DWORD>(WSAGetLastError()));
+      CompleteLater(&read_op_, static_cast<DWORD>(WSAGetLastError()));
       return 0;
     }
     outstanding_++;
@@ -325,16 +323,9 @@ class WinPump final : public Pump {
   }
 
   int StartAccepting() {
-    // Connections accepted while stopped go first, in order.
-    if (!held_accepts_.empty()) {
-      for (SOCKET s : held_accepts_) {
-        auto* op = new Op(OpKind::kAccept, this);
-        op->accepted = s;
-        op->held = true;
-        CompleteLater(op, 0);
-      }
-      held_accepts_.clear();
-    }
+    // Connections accepted while stopped are handed over from the loop, not
+    // inside this call (see DrainCompleted).
+    if (!held_accepts_.empty()) uv_async_send(&async_);
     int first_error = 0;
     while (accepts_posted_ < kSimultaneousAccepts) {
       int err = PostAccept();
@@ -369,6 +360,8 @@ class WinPump final : public Pump {
   static void OnAsync(uv_async_t* handle) { static_cast<WinPump*>(handle->data)->DrainCompleted(); }
 
   void DrainCompleted() {
+    // Connections held while stopped are older than anything just completed.
+    if (listening_ && reading_ && !held_accepts_.empty()) DeliverHeldAccepts();
     AcquireSRWLockExclusive(&lock_);
     Op* op = completed_head_;
     completed_head_ = completed_tail_ = nullptr;
@@ -383,6 +376,20 @@ class WinPump final : public Pump {
       MaybeFree();
     } else {
       UpdateRef();
+    }
+  }
+
+  void DeliverHeldAccepts() {
+    std::vector<SOCKET> held;
+    held.swap(held_accepts_);
+    for (SOCKET s : held) {
+      if (closed_ || listener_ == nullptr) {
+        closesocket(s);
+      } else if (!reading_) {
+        held_accepts_.push_back(s);  // stopped again by a connection handler
+      } else {
+        listener_->OnConnection(0, static_cast<OsSocket>(s));
+      }
     }
   }
 
@@ -412,7 +419,6 @@ class WinPump final : public Pump {
 
   void OnConnectDone(Op* op) {
     DWORD error = SocketError(op);
-    delete op;
     if (closed_) return;
     connecting_ = false;
     int status = 0;
@@ -428,15 +434,13 @@ class WinPump final : public Pump {
   void OnAcceptDone(Op* op) {
     SOCKET s = op->accepted;
     DWORD error = SocketError(op);
-    bool posted = !op->held;
     delete op;
-    if (posted) accepts_posted_--;
+    accepts_posted_--;
     if (closed_) {
       closesocket(s);
       return;
     }
-    // Held connections got their context when they first came in.
-    if (error == 0 && posted &&
+    if (error == 0 &&
         setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<char*>(&socket_), sizeof(socket_)) ==
             SOCKET_ERROR) {
       error = static_cast<DWORD>(WSAGetLastError());
@@ -454,7 +458,7 @@ class WinPump final : public Pump {
     } else {
       closesocket(s);
     }
-    if (!closed_ && reading_ && posted) RepostAccept();
+    if (!closed_ && reading_) RepostAccept();
   }
 
   void RepostAccept() {
@@ -494,15 +498,14 @@ class WinPump final : public Pump {
 
   void OnWriteDone(Op* op) {
     DWORD error = SocketError(op);
-    delete op;
-    write_op_ = nullptr;
+    writing_ = false;
     if (closed_) return;
     if (listener_ != nullptr) listener_->OnWriteDone(error != 0 ? Translate(error) : 0);
   }
 
   void UpdateRef() {
     if (!async_ready_ || closed_) return;
-    bool busy = reading_ || connecting_ || write_op_ != nullptr;
+    bool busy = reading_ || connecting_ || writing_;
     bool want = ref_ && busy;
     if (want == refed_) return;
     refed_ = want;
@@ -553,7 +556,6 @@ class WinPump final : public Pump {
   static void OnHandleClosed(uv_handle_t* handle) { static_cast<WinPump*>(handle->data)->Free(); }
 
   void Free() {
-    delete read_op_;
     if (teardown_hook_ != nullptr) napi_remove_async_cleanup_hook(teardown_hook_);
     delete this;
   }
@@ -591,15 +593,18 @@ class WinPump final : public Pump {
   int accepts_posted_ = 0;
   std::vector<SOCKET> held_accepts_;
 
+  Op connect_op_{OpKind::kConnect, this};
+
   char* shared_buffer_ = nullptr;
   size_t shared_length_ = 0;
-  Op* read_op_ = nullptr;
+  Op read_op_{OpKind::kRead, this};
   std::vector<char> read_storage_;
   bool read_posted_ = false;
   bool read_held_ = false;
   bool eof_or_error_delivered_ = false;
 
-  Op* write_op_ = nullptr;
+  Op write_op_{OpKind::kWrite, this};
+  bool writing_ = false;
   std::vector<WSABUF> write_buffers_;
 };
 
