@@ -21,6 +21,7 @@ import {
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
 } from './constants.js';
 import { ERR_INVALID_ARG_VALUE, systemError } from './errors.js';
+import type { NativeHandle } from './native.js';
 import type { ConnectOptions, HyperVSocketOptions } from './options.js';
 
 export interface SocketOption {
@@ -51,6 +52,15 @@ export interface SocketPlatform {
   acceptedSocketOptions(options: PlatformSocketOptions): SocketOption[];
   /** Maps an OS-specific connect failure onto node:net's meaning. */
   connectError(errno: number): number;
+}
+
+/** Sets each option on a socket; returns 0 or the first negative error. */
+export function applySocketOptions(handle: NativeHandle, options: readonly SocketOption[]): number {
+  for (const { level, name, value } of options) {
+    const err = handle.setsockopt(level, name, value);
+    if (err < 0) return err;
+  }
+  return 0;
 }
 
 let errnoByName: Map<string, number> | undefined;

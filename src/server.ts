@@ -17,7 +17,7 @@ import {
   type ListenOptions,
   type ServerOptions,
 } from './options.js';
-import { hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from './platform.js';
+import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from './platform.js';
 import { Socket } from './socket.js';
 
 /** Node's default backlog. */
@@ -99,10 +99,8 @@ export class Server extends EventEmitter {
     } else {
       let err = handle.open(platform.family, platform.protocol);
       if (err < 0) return fail(err, 'socket');
-      for (const opt of socketOptions) {
-        err = handle.setsockopt(opt.level, opt.name, opt.value);
-        if (err < 0) return fail(err, 'setsockopt');
-      }
+      err = applySocketOptions(handle, socketOptions);
+      if (err < 0) return fail(err, 'setsockopt');
       err = handle.bind((target as NonNullable<typeof target>).sockaddr);
       if (err < 0) return fail(err, 'bind');
     }
@@ -185,13 +183,11 @@ export class Server extends EventEmitter {
       this.emit('error', systemError(status, 'accept'));
       return;
     }
-    for (const opt of this.#acceptedOptions) {
-      const err = peer.setsockopt(opt.level, opt.name, opt.value);
-      if (err < 0) {
-        peer.close();
-        this.emit('error', systemError(err, 'setsockopt'));
-        return;
-      }
+    const err = applySocketOptions(peer, this.#acceptedOptions);
+    if (err < 0) {
+      peer.close();
+      this.emit('error', systemError(err, 'setsockopt'));
+      return;
     }
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
       const raw = peer.getpeername();

@@ -17,7 +17,7 @@ import {
   type InternalSocketOptions,
   type SocketOptions,
 } from './options.js';
-import { hostPlatform, uvErrno, type SocketPlatform } from './platform.js';
+import { applySocketOptions, hostPlatform, uvErrno, type SocketPlatform } from './platform.js';
 
 type Callback = (error?: Error | null) => void;
 export type SocketReadyState = 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
@@ -89,10 +89,8 @@ export class Socket extends Duplex {
     let err = handle.open(platform.family, platform.protocol);
     if (err < 0) return this.#failSoon(err, 'socket');
     this.#attach(handle);
-    for (const opt of socketOptions) {
-      err = handle.setsockopt(opt.level, opt.name, opt.value);
-      if (err < 0) return this.#failSoon(err, 'setsockopt');
-    }
+    err = applySocketOptions(handle, socketOptions);
+    if (err < 0) return this.#failSoon(err, 'setsockopt');
     handle.onconnect = (status) => this.#afterConnect(status);
     err = handle.connect(target.sockaddr);
     if (err < 0) return this.#failSoon(platform.connectError(err), 'connect');

@@ -49,13 +49,12 @@ export interface DoctorReport extends DoctorFacts {
   advice: string[];
 }
 
+/** socket() of a family: true, or the error's code name. */
 function probe(family: number, protocol: number): true | string {
-  try {
+  return attempt(() => {
     const err = loadBinding().probe(family, protocol);
     return err === 0 ? true : getSystemErrorName(err);
-  } catch (error) {
-    return String((error as { code?: string }).code ?? error);
-  }
+  });
 }
 
 function version(): string {
@@ -66,6 +65,7 @@ function version(): string {
   }
 }
 
+/** A fact, or the code of the error that kept us from reading it (no binary, no rights…). */
 function attempt<T>(read: () => T): T | string {
   try {
     return read();
@@ -89,12 +89,10 @@ export function gatherFacts(): DoctorFacts {
     facts.transports = Object.fromEntries(
       Object.keys(LINUX_TRANSPORTS).map((name) => [name, existsSync(`/sys/module/${name}`)]),
     ) as Record<LinuxTransport, boolean>;
-    try {
+    facts.localCid = attempt(() => {
       const cid = loadBinding().localCid();
-      facts.localCid = cid < 0 ? getSystemErrorName(cid) : cid;
-    } catch (error) {
-      facts.localCid = String((error as { code?: string }).code ?? error);
-    }
+      return cid < 0 ? getSystemErrorName(cid) : cid;
+    });
   } else if (process.platform === 'win32') {
     facts.sockets = probe(AF_HYPERV, HV_PROTOCOL_RAW);
     facts.elevated = attempt(isElevated);

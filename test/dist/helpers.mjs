@@ -3,14 +3,13 @@
 // throw-away projects that install it the way a user does.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+export { registryNode } from '../support/registry-node.mjs';
+
 export const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ENGINE_SUITE = path.join(ROOT, 'test', 'engine');
-
-const cache = process.env.HVSOCK_NODE_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hvsock-node');
 
 /** Runs a command; throws with its output when it fails. */
 export function run(file, args, options = {}) {
@@ -20,19 +19,6 @@ export function run(file, args, options = {}) {
     throw new Error(`${file} ${args.join(' ')} exited with ${r.status}\n${r.stdout ?? ''}\n${r.stderr ?? ''}`);
   }
   return r.stdout;
-}
-
-/** A Node binary from the registry's node-<platform>-<arch> package (npm pack: npm install refuses other platforms). */
-export function registryNode(pkg, version) {
-  const dir = path.join(cache, `${pkg}-${version}`);
-  const bin = path.join(dir, 'package', 'bin', pkg.startsWith('node-win') ? 'node.exe' : 'node');
-  if (fs.existsSync(bin)) return bin;
-  fs.mkdirSync(dir, { recursive: true });
-  const tarball = run('npm', ['pack', '--silent', `${pkg}@${version}`, '--pack-destination', dir]).trim().split('\n').pop();
-  run('tar', ['xzf', path.join(dir, tarball), '-C', dir]);
-  fs.rmSync(path.join(dir, tarball));
-  if (!fs.existsSync(bin)) throw new Error(`${pkg}@${version} has no ${bin}`);
-  return bin;
 }
 
 /** npm's own CLI script, so npm can run from a PATH that holds nothing but node. */

