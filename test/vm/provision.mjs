@@ -4,12 +4,12 @@
 // every checkout, so only the first run on a machine pays for it.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import zlib from 'node:zlib';
 import { ensurePackages, makeUpdater, run } from '../../scripts/apt.mjs';
+import { cacheDir } from '../../scripts/cache-dir.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PACKAGES = ['qemu-system-x86', 'busybox-static', 'cpio'];
@@ -26,11 +26,6 @@ const MODULES = [
   'vsock', 'vmw_vsock_virtio_transport_common', 'vsock_loopback', 'overlay',
 ];
 
-export function cacheDir() {
-  if (process.env.HVSOCK_VM_CACHE) return process.env.HVSOCK_VM_CACHE;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'hvsock-vm');
-}
 
 /** The versioned package the linux-image-amd64 metapackage points at. */
 function kernelPackage(update) {
@@ -186,8 +181,7 @@ function buildInitrd(kernelDir, info, cache, log) {
  * boots: { kernel, initrd, kernelVersion, modules, builtin, absent }.
  */
 export function provision({ log = () => {} } = {}) {
-  const cache = cacheDir();
-  fs.mkdirSync(cache, { recursive: true });
+  const cache = cacheDir('vm');
   const update = makeUpdater(log);
   ensurePackages(PACKAGES, log, update, 'hvsock VM');
 
