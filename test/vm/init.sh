@@ -75,8 +75,13 @@ mount -t overlay -o lowerdir=$r/tmp,upperdir=/scratch/tmp,workdir=/scratch/work 
 ip link set lo up || fail "cannot bring up the loopback interface"
 hostname hvsock-vm
 
-mkdir -p $r/run/hvsock
+mkdir -p $r/run/hvsock/modules
 cp /io/job.sh $r/run/hvsock/job.sh || fail "cannot copy the job script"
+# Modules a test loads and unloads itself (test/vm/silent-peer.ts): the root is
+# read-only and the initramfs is out of sight after chroot, so /run holds them.
+while read -r m; do
+	cp "/lib/modules/$m.ko" $r/run/hvsock/modules/ || fail "cannot stage module $m"
+done </etc/hvsock/modules-on-demand
 
 echo "HVSOCK-VM-READY $(cut -d' ' -f1 /proc/uptime)" >"$out"
 if [ "$HVSOCK_TTY" = 1 ]; then

@@ -136,7 +136,7 @@ function runInVm(command, timeout) {
       : ['-serial', 'stdio']),
   ];
 
-  say(`running "${display(command)}" in QEMU guest (kernel ${vm.kernelVersion}, vsock loopback CID 1)`);
+  say(`running "${display(command)}" in QEMU guest (kernel ${vm.kernelVersion} from ${vm.kernelPackage}${vm.pinned ? ', as pinned' : ', NOT the pinned one'}; vsock loopback CID 1)`);
   const qemuStarted = performance.now();
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let outcome = null; // why we stopped QEMU, if we did

@@ -1,0 +1,63 @@
+// A connect that nobody answers, under the test's control (no kernel quirk):
+// the vhost-vsock host transport, loaded for the duration, with a guest CID
+// registered whose device never runs (fixtures/silent-peer.py). init.sh leaves
+// the modules in /run/hvsock/modules; they come out again in stop(), because
+// with a host transport loaded the local-CID ioctl answers 2 instead of 1.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+const MODULES = ['vhost_iotlb', 'vhost', 'vhost_vsock'];
+const MODULE_DIR = '/run/hvsock/modules';
+const FIXTURE = path.join(__dirname, 'fixtures', 'silent-peer.py');
+
+function busybox(...args: string[]): { ok: boolean; said: string } {
+  const r = spawnSync('/bin/busybox', args, { encoding: 'utf8' });
+  return { ok: r.status === 0, said: (r.stderr || r.error?.message || '').trim() };
+}
+
+function insmod(m: string): void {
+  const r = busybox('insmod', path.join(MODULE_DIR, `${m}.ko`));
+  if (!r.ok) throw new Error(`insmod ${m} failed: ${r.said}`);
+}
+
+/**
+ * Every vsock socket that used the host transport pins its module until the
+ * kernel has freed it, which for a closed socket can be a moment later: retry
+ * for a while before calling the module stuck.
+ */
+async function rmmod(m: string): Promise<void> {
+  const deadline = Date.now() + 40_000;
+  for (;;) {
+    const r = busybox('rmmod', m);
+    if (r.ok || !loaded(m)) return;
+    if (Date.now() > deadline) throw new Error(`rmmod ${m} failed for 40 s: ${r.said}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const loaded = (m: string) => existsSync(`/sys/module/${m}`);
+
+export interface SilentPeer {
+  readonly cid: number;
+  stop(): Promise<void>;
+}
+
+export async function startSilentPeer(cid: number): Promise<SilentPeer> {
+  for (const m of MODULES) if (!loaded(m)) insmod(m);
+  const child = spawn('python3', [FIXTURE, String(cid)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const lines = createInterface({ input: child.stdout! });
+  const [first] = (await Promise.race([once(lines, 'line'), exited.then(([code]) => [`exit ${code}`])])) as [string];
+  if (first !== 'ready') throw new Error(`silent peer did not start: ${first}`);
+  return {
+    cid,
+    async stop() {
+      child.stdin!.end();
+      await exited;
+      for (const m of [...MODULES].reverse()) await rmmod(m);
+    },
+  };
+}
