@@ -16,8 +16,8 @@ namespace hvsock {
 using OsSocket = intptr_t;
 constexpr OsSocket kInvalidSocket = -1;
 
-// One chunk of a gathered write. The caller keeps the memory alive until the
-// write completes (the glue holds a reference to the JavaScript buffers).
+// One chunk of a gathered write. The memory belongs to a JavaScript value that
+// is kept alive while the OS may read it: see Pump::HoldWriteOwner.
 struct WriteChunk {
   const char* data;
   size_t length;
@@ -68,6 +68,16 @@ class Pump {
   // Writes all chunks, or as much as the OS takes now and the rest later
   // (kWritePending, then OnWriteDone). One write may be pending at a time.
   virtual int Write(const WriteChunk* chunks, size_t count) = 0;
+  // Called right after Write() returned kWritePending, with the JavaScript
+  // value the chunks point into. Returns false (the default) when the caller
+  // must keep that value alive until OnWriteDone or Close(): enough where the
+  // OS stops reading the memory when the socket is closed. A pump whose OS
+  // may go on reading it after Close() (overlapped I/O, until the port hands
+  // the operation back) takes its own reference instead and returns true.
+  virtual bool HoldWriteOwner(napi_value owner) {
+    (void)owner;
+    return false;
+  }
   virtual int ShutdownWrite() = 0;
   virtual int GetSockName(void* addr, size_t* len) = 0;
   virtual int GetPeerName(void* addr, size_t* len) = 0;

@@ -37,10 +37,15 @@ enum class OpKind { kConnect, kAccept, kRead, kWrite };
 
 class WinPump;
 
-// One overlapped operation. The OVERLAPPED must stay valid until the port
-// has returned it, so an op lives until the loop thread has seen it, even if
-// the socket was closed in between: accept ops on the heap, the one connect,
-// read and write op of a socket inside its pump, which outlives them all.
+// One overlapped operation. The OVERLAPPED, and every byte the kernel may
+// read or write for it, must stay valid until the port has returned it, so an
+// op lives until the loop thread has seen it, even if the socket was closed in
+// between: accept ops (with their address space and accept socket) on the
+// heap, the one connect, read and write op of a socket inside its pump, which
+// outlives them all. The read op's buffer is the pump's own; the write op's
+// memory belongs to JavaScript buffers the pump holds a reference to (see
+// HoldWriteOwner). CancelIoEx only asks for an operation to end: until the
+// port returns it (aborted or not), the kernel may still be using it.
 struct Op {
   explicit Op(OpKind k, WinPump* p) : kind(k), pump(p) {}
   // Before each use of a reused op.
@@ -119,8 +124,11 @@ class WinPump final : public Pump {
     async_ready_ = true;
     // The loop stays alive for this socket only while I/O is under way.
     uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+    // Without the hook the pump could outlive its environment (and the
+    // references it holds in it), so it is not optional.
     if (napi_add_async_cleanup_hook(env_, OnEnvTeardown, this, &teardown_hook_) != napi_ok) {
       teardown_hook_ = nullptr;
+      return UV_ENOMEM;
     }
     return 0;
   }
@@ -214,6 +222,20 @@ class WinPump final : public Pump {
     outstanding_++;
     UpdateRef();
     return kWritePending;
+  }
+
+  // Loop thread, inside the JavaScript call that posted the write, so its
+  // completion cannot have been dispatched yet. The reference outlives
+  // Close(): it is dropped only when the port returns the write.
+  bool HoldWriteOwner(napi_value owner) override {
+    if (!writing_ || write_owner_ != nullptr) return false;
+    if (napi_create_reference(env_, owner, 1, &write_owner_) != napi_ok) {
+      // Not expected for a buffer or an array; the caller then holds it, as
+      // far as Close().
+      write_owner_ = nullptr;
+      return false;
+    }
+    return true;
   }
 
   int ShutdownWrite() override {
@@ -499,6 +521,13 @@ class WinPump final : public Pump {
   void OnWriteDone(Op* op) {
     DWORD error = SocketError(op);
     writing_ = false;
+    // The port has returned the write, so the kernel is done with the
+    // buffers: they may go now, and not before, closed socket or not. This
+    // runs on the loop thread (napi calls are not allowed on the port
+    // thread), also while environment teardown waits for our cleanup hook,
+    // which keeps the napi_env alive until Free() removes it.
+    write_buffers_.clear();
+    ReleaseWriteOwner();
     if (closed_) return;
     if (listener_ != nullptr) listener_->OnWriteDone(error != 0 ? Translate(error) : 0);
   }
@@ -520,8 +549,11 @@ class WinPump final : public Pump {
     if (closed_) return;
     closed_ = true;
     if (socket_ != INVALID_SOCKET) {
-      // Every posted operation now completes (aborted) through the port;
-      // the pump lives until the last one is back.
+      // Every posted operation now completes (aborted, or done if it got
+      // there first) through the port. The pump lives until the last one is
+      // back, and with it what the kernel may still be reading or writing:
+      // the read buffer, the accept ops and their sockets, the write's
+      // JavaScript buffers (released in OnWriteDone, not here).
       CancelIoEx(reinterpret_cast<HANDLE>(socket_), nullptr);
       closesocket(socket_);
       socket_ = INVALID_SOCKET;
@@ -555,7 +587,17 @@ class WinPump final : public Pump {
 
   static void OnHandleClosed(uv_handle_t* handle) { static_cast<WinPump*>(handle->data)->Free(); }
 
+  // Loop thread only.
+  void ReleaseWriteOwner() {
+    if (write_owner_ == nullptr) return;
+    napi_delete_reference(env_, write_owner_);
+    write_owner_ = nullptr;
+  }
+
   void Free() {
+    // Nothing left: the write op, which held it, is back (see MaybeFree).
+    // Released before the hook goes, while the environment surely exists.
+    ReleaseWriteOwner();
     if (teardown_hook_ != nullptr) napi_remove_async_cleanup_hook(teardown_hook_);
     delete this;
   }
@@ -606,6 +648,9 @@ class WinPump final : public Pump {
   Op write_op_{OpKind::kWrite, this};
   bool writing_ = false;
   std::vector<WSABUF> write_buffers_;
+  // The JavaScript value (a buffer or an array of them) the posted write
+  // reads from, held from HoldWriteOwner until the port returns the write.
+  napi_ref write_owner_ = nullptr;
 };
 
 HANDLE CompletionPort::Start() {

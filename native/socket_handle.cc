@@ -150,8 +150,9 @@ Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
     return Result(env, UV_EINVAL);
   }
   int r = pump_->Write(chunks.data(), chunks.size());
-  // The OS still reads from these buffers: keep them alive until onwrite.
-  if (r == kWritePending) pending_write_ = Napi::Persistent(info[0]);
+  // The OS still reads from these buffers: keep them alive until onwrite or
+  // close, unless the pump keeps them for as long as the OS may need them.
+  if (r == kWritePending && !pump_->HoldWriteOwner(info[0])) pending_write_ = Napi::Persistent(info[0]);
   return Result(env, r);
 }
 
