@@ -66,8 +66,13 @@ export function loadBinding(): NativeBinding {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
     const root = packageRoot();
+    // HVSOCK_ADDON_PATH, a testing/debugging knob: load this .node file instead
+    // of the build node-gyp-build picks (npm run test:sanitize points it at the
+    // AddressSanitizer build in build-sanitize/).
+    const override = process.env.HVSOCK_ADDON_PATH;
     try {
-      binding = load(root);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      binding = override ? (require(override) as NativeBinding) : load(root);
     } catch (cause) {
       if (!/No native build was found/.test(String((cause as Error)?.message))) throw cause;
       throw noBinaryError(root, cause as Error);
