@@ -127,6 +127,20 @@ function event(emitter, name) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resolves once `condition()` holds, polled every few milliseconds; rejects
+ * after `ceilingMs`. For waiting on something the engine does asynchronously:
+ * the ceiling is a bound on a hang, never an expectation of speed (Wine and
+ * emulated CPUs are slow, and the machine is shared).
+ */
+async function until(condition, what, ceilingMs = 30_000) {
+  const deadline = Date.now() + ceilingMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`still waiting after ${ceilingMs} ms: ${what}`);
+    await sleep(10);
+  }
+}
+
 /** Resolves with `value` after `ms`, without keeping the process alive for it. */
 function later(ms, value) {
   return new Promise((resolve) => setTimeout(resolve, ms, value).unref());
@@ -144,4 +158,4 @@ function pattern(length, seed = 1) {
   return out;
 }
 
-module.exports = { hvsock, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, pattern };
+module.exports = { hvsock, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };

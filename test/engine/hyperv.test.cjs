@@ -2,17 +2,30 @@
 // Windows without the Hyper-V feature): listen and connect with Hyper-V
 // addresses fail with a clean, typed EAFNOSUPPORT from socket(), never a
 // crash or a hang. The run under Wine sets HVSOCK_EXPECT_NO_HYPERV so these
-// tests must run there. They never run on Linux: there the same calls would
-// open a real vsock connection, which only the project's VM may do.
+// tests must run there. They never run off Windows, whatever the environment
+// says: on Linux the same calls would open a real vsock connection, which only
+// the project's VM may do (this machine's vsock reaches its own host).
 'use strict';
 const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { describe, it } = require('node:test');
 const { hvsock, event, uvErrno } = require('./helpers.cjs');
 
-const expectAbsent = process.env.HVSOCK_EXPECT_NO_HYPERV === '1';
-const skip = expectAbsent ? false : 'only where AF_HYPERV is known to be absent (set HVSOCK_EXPECT_NO_HYPERV=1)';
+// The platform comes first: a HVSOCK_EXPECT_NO_HYPERV leaked into a Linux run
+// must not reach a connect.
+const onWindows = process.platform === 'win32';
+const expectAbsent = onWindows && process.env.HVSOCK_EXPECT_NO_HYPERV === '1';
+const skip = expectAbsent
+  ? false
+  : onWindows
+    ? 'only where AF_HYPERV is known to be absent (set HVSOCK_EXPECT_NO_HYPERV=1)'
+    : 'Windows only: off Windows these addresses would be real vsock connections';
 const T = { timeout: 30_000, skip };
+
+/** The last line of defence before a Hyper-V address reaches the OS. */
+function windowsOnly() {
+  if (!onWindows) throw new Error(`refusing a Hyper-V socket call on ${process.platform}`);
+}
 
 describe('Hyper-V addresses without a Hyper-V socket provider', () => {
   it('runs on Windows, through the package entry and the win32 prebuild', T, async () => {
@@ -23,6 +36,7 @@ describe('Hyper-V addresses without a Hyper-V socket provider', () => {
   });
 
   it('connect() to HV_GUID_LOOPBACK fails with EAFNOSUPPORT from socket()', T, async () => {
+    windowsOnly();
     const serviceId = hvsock.serviceIdFromPort(5000);
     const client = hvsock.connect({ vmId: hvsock.HV_GUID_LOOPBACK, serviceId });
     const closed = event(client, 'close');
@@ -37,6 +51,7 @@ describe('Hyper-V addresses without a Hyper-V socket provider', () => {
   });
 
   it('connect() with every Hyper-V option still fails cleanly, after validating them', T, async () => {
+    windowsOnly();
     assert.throws(() => hvsock.connect({ vmId: hvsock.HV_GUID_PARENT, port: 1, highVtl: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => hvsock.connect({ vmId: hvsock.HV_GUID_PARENT, port: 1, connectTimeout: 300001 }), { code: 'ERR_OUT_OF_RANGE' });
     const client = hvsock.connect({
@@ -52,6 +67,7 @@ describe('Hyper-V addresses without a Hyper-V socket provider', () => {
   });
 
   it('listen() on a template service GUID emits EAFNOSUPPORT on the server', T, async () => {
+    windowsOnly();
     const server = hvsock.createServer();
     server.listen({ vmId: hvsock.HV_GUID_WILDCARD, serviceId: hvsock.serviceIdFromPort(5001), connectedSuspend: true });
     const [error] = await once(server, 'error');
@@ -62,6 +78,7 @@ describe('Hyper-V addresses without a Hyper-V socket provider', () => {
   });
 
   it('a Linux-only address form is refused before anything reaches the OS', T, () => {
+    windowsOnly();
     assert.throws(() => hvsock.connect({ cid: 3, port: 1 }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => hvsock.connect({ vmId: hvsock.HV_GUID_LOOPBACK, port: 1, toHost: true }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => hvsock.localCid(), { code: 'ENOSYS' });

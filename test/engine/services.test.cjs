@@ -2,15 +2,37 @@
 // Runs on Windows only: under Wine against Wine's real registry (the process
 // is elevated there), and on a Windows runner. Elsewhere the calls must fail
 // with a clear ENOSYS, which the last test checks.
+//
+// On a developer's Hyper-V host these tests write the real registry: they
+// only ever register services this run made up (a new GUID, or the template
+// GUID of a random port nothing has registered), and delete them in
+// `finally`, so no existing registration (the README's echo service on 5000,
+// say) is touched.
 'use strict';
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
+const { randomInt } = require('node:crypto');
 const path = require('node:path');
 const { describe, it } = require('node:test');
 const { hvsock } = require('./helpers.cjs');
 
 const onWindows = process.platform === 'win32';
 const NAME = `hvsock test ${process.pid}`;
+
+const registered = (serviceId) => hvsock.listServices().some((s) => s.serviceId === serviceId);
+
+/** A template port (≤ 0x7FFFFFFF) whose service GUID nothing on this host has registered: new each run. */
+function scratchPort() {
+  for (;;) {
+    const port = 0x10000000 + randomInt(0x70000000);
+    if (!registered(hvsock.serviceIdFromPort(port))) return port;
+  }
+}
+
+/** Removes a service this test registered, if it is still there; never anything else. */
+function cleanUp(serviceId) {
+  if (registered(serviceId)) hvsock.unregisterService(serviceId);
+}
 
 describe('Hyper-V service registration', () => {
   it('registers, lists, renames and unregisters a service under GuestCommunicationServices', { skip: !onWindows && 'Windows only' }, () => {
@@ -29,9 +51,16 @@ describe('Hyper-V service registration', () => {
   });
 
   it('takes a port for its template service GUID', { skip: !onWindows && 'Windows only' }, () => {
-    const serviceId = hvsock.registerService({ name: NAME, serviceId: 0x1388 });
-    assert.equal(serviceId, '00001388-facb-11e6-bd58-64006a7986d3');
-    hvsock.unregisterService(0x1388);
+    const port = scratchPort();
+    const expected = `${port.toString(16).padStart(8, '0')}-facb-11e6-bd58-64006a7986d3`;
+    try {
+      assert.equal(hvsock.registerService({ name: NAME, serviceId: port }), expected);
+      assert.deepEqual(hvsock.listServices().find((s) => s.serviceId === expected), { serviceId: expected, name: NAME });
+      hvsock.unregisterService(port);
+      assert.equal(registered(expected), false);
+    } finally {
+      cleanUp(expected);
+    }
   });
 
   it('validates its arguments before touching the registry', () => {
@@ -44,25 +73,33 @@ describe('Hyper-V service registration', () => {
   it('the hvsock command registers, lists and unregisters, with exit codes scripts can rely on', { skip: !onWindows && 'Windows only' }, (t) => {
     const cli = path.join(path.dirname(require.resolve('hvsock')), 'cli', 'main.js');
     const hv = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-    let r = hv('service', 'register', '--name', NAME, '--service-id', '0x2000', '--json');
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { serviceId: '00002000-facb-11e6-bd58-64006a7986d3', name: NAME });
-    r = hv('service', 'list', '--json');
-    assert.equal(r.status, 0, r.stderr);
-    assert.ok(JSON.parse(r.stdout).some((s) => s.serviceId === '00002000-facb-11e6-bd58-64006a7986d3' && s.name === NAME));
-    r = hv('doctor', '--json');
-    t.diagnostic(`doctor --json: ${r.stdout.replace(/\s+/g, ' ')}`);
-    const report = JSON.parse(r.stdout);
-    assert.equal(report.family, 'AF_HYPERV');
-    assert.ok(Array.isArray(report.services) && report.services.some((s) => s.name === NAME));
-    assert.equal(typeof report.elevated, 'boolean');
-    // Exit 0 where Hyper-V sockets work, 3 where they do not (Wine).
-    assert.equal(r.status, report.sockets === true ? 0 : 3);
-    assert.equal(hv('service', 'unregister', '0x2000').status, 0);
-    r = hv('service', 'unregister', '0x2000');
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /ENOENT/);
-    assert.equal(hv('service', 'register').status, 2);
+    const port = scratchPort();
+    const hex = `0x${port.toString(16)}`;
+    const serviceId = hvsock.serviceIdFromPort(port);
+    try {
+      let r = hv('service', 'register', '--name', NAME, '--service-id', hex, '--json');
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { serviceId, name: NAME });
+      r = hv('service', 'list', '--json');
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(JSON.parse(r.stdout).some((s) => s.serviceId === serviceId && s.name === NAME));
+      r = hv('doctor', '--json');
+      t.diagnostic(`doctor --json: ${r.stdout.replace(/\s+/g, ' ')}`);
+      const report = JSON.parse(r.stdout);
+      assert.equal(report.family, 'AF_HYPERV');
+      assert.ok(Array.isArray(report.services) && report.services.some((s) => s.name === NAME));
+      assert.equal(typeof report.elevated, 'boolean');
+      // Exit 0 where Hyper-V sockets work, 3 where they do not (Wine).
+      assert.equal(r.status, report.sockets === true ? 0 : 3);
+      assert.equal(hv('service', 'unregister', hex).status, 0);
+      assert.equal(registered(serviceId), false);
+      r = hv('service', 'unregister', hex);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /ENOENT/);
+      assert.equal(hv('service', 'register').status, 2);
+    } finally {
+      cleanUp(serviceId);
+    }
   });
 
   // Defined only off Windows, so the Windows runs have nothing skipped.

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   HV_GUID_LOOPBACK,
   HV_GUID_WILDCARD,
@@ -8,9 +8,14 @@ import {
   createServer,
   localCid,
   serviceIdFromPort,
+  type HvSocketAddress,
+  type Server,
   type Socket,
 } from '../../src/index.js';
 import { LOOPBACK, connected, echoServer, listen, readAll, track } from './helpers.js';
+
+const connectionCount = (server: Server): Promise<number> =>
+  new Promise((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
 
 describe('echo over vsock loopback', () => {
   it('round-trips bytes and reports both address forms', async () => {
@@ -76,18 +81,31 @@ describe('echo over vsock loopback', () => {
   it('serves many concurrent connections', async () => {
     const s = await echoServer();
     const count = 200;
-    const results = await Promise.all(
-      Array.from({ length: count }, async (_, i) => {
-        const socket = connect({ cid: LOOPBACK, port: s.port });
-        socket.end(`message ${i}`);
-        return (await readAll(socket)).toString();
-      }),
-    );
+    // Every client gets its echo and keeps its connection open, so all of
+    // them are open at once: the server must count exactly that many.
+    const clients = Array.from({ length: count }, (_, i) => {
+      const socket = connect({ cid: LOOPBACK, port: s.port });
+      const message = `message ${i}`;
+      const reply = readAll(socket);
+      let received = 0;
+      const echoed = new Promise<void>((resolve, reject) => {
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received >= message.length) resolve();
+        });
+        reply.then(() => reject(new Error(`${message}: ended before its echo`)), reject);
+      });
+      socket.write(message);
+      return { socket, reply, echoed };
+    });
+    await Promise.all(clients.map((c) => c.echoed));
+    expect(await connectionCount(s.server)).toBe(count);
+    for (const c of clients) c.socket.end();
+    const results = await Promise.all(clients.map(async (c) => (await c.reply).toString()));
     expect(results).toEqual(Array.from({ length: count }, (_, i) => `message ${i}`));
-    const connections = await new Promise<number>((resolve) =>
-      s.server.getConnections((_err, n) => resolve(n)),
-    );
-    expect(connections).toBeLessThanOrEqual(count);
+    // Each server side closes once its client's end has come through; waited
+    // for with a ceiling only against a connection that is never released.
+    await vi.waitFor(async () => expect(await connectionCount(s.server)).toBe(0), { timeout: 30_000, interval: 50 });
   });
 
   it('localCid() reads this machine\'s CID from /dev/vsock (1 in the loopback-only guest)', () => {
@@ -110,13 +128,26 @@ describe('echo over vsock loopback', () => {
   it('maxConnections drops connections beyond the limit', async () => {
     const s = await listen(() => {});
     s.server.maxConnections = 1;
-    const drops: unknown[] = [];
+    const drops: Array<{ localAddress?: HvSocketAddress; remoteAddress?: HvSocketAddress }> = [];
     s.server.on('drop', (info) => drops.push(info));
     const first = await connected(s.port);
     const second = connect({ cid: LOOPBACK, port: s.port });
+    // The kernel completes the connect before the server sees it: the port
+    // the dropped client was bound to is known on its side before the drop.
+    let secondPort: number | undefined;
+    second.once('connect', () => (secondPort = second.localPort));
     second.on('error', () => {});
     await once(second, 'close');
     expect(drops).toHaveLength(1);
+    expect(secondPort).toBeGreaterThan(0);
+    // node:net's payload (localAddress/localPort/localFamily, remoteAddress/
+    // remotePort/remoteFamily) as hvsock's typed addresses: the server's
+    // address, and the dropped peer's: this machine (CID 1), the client's port.
+    const [drop] = drops;
+    expect(drop?.localAddress).toMatchObject({ family: 'AF_VSOCK', port: s.port });
+    expect(drop?.localAddress).toEqual(s.server.address());
+    expect(drop?.remoteAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: secondPort });
+    expect(await connectionCount(s.server)).toBe(1);
     first.destroy();
   });
 });

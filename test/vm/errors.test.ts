@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
-import { connect, createServer, type Socket } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { connect, createServer } from '../../src/index.js';
 import { LOOPBACK, closeServer, connected, echoServer, listen, nextError } from './helpers.js';
 
 /** A port that was just free: bound and released. */
@@ -33,33 +33,6 @@ describe('errors', () => {
     expect(error.code).toBe('EADDRINUSE');
     expect(error.syscall).toBe('bind');
     expect(second.listening).toBe(false);
-  });
-
-  it('connectTimeout bounds a connect the peer never answers: ETIMEDOUT', async () => {
-    // A connection request to a port that belongs to an established client
-    // socket (not a listener) is silently dropped by the vsock transport, so
-    // the connecting side hears nothing: a real unanswered connect.
-    const s = await listen(() => {});
-    const client = await connected(s.port);
-    const silentPort = client.localPort as number;
-    expect(silentPort).toBeGreaterThan(0);
-
-    const started = Date.now();
-    const socket = connect({ cid: LOOPBACK, port: silentPort, connectTimeout: 500 });
-    const error = await nextError(socket);
-    const elapsed = Date.now() - started;
-    expect(error.code).toBe('ETIMEDOUT');
-    expect(error.syscall).toBe('connect');
-    expect(error).toMatchObject({ cid: LOOPBACK, port: silentPort });
-    expect(elapsed).toBeGreaterThanOrEqual(450);
-    // The kernel default is 2 s: the option really shortened it.
-    expect(elapsed).toBeLessThan(1900);
-
-    const longer = connect({ cid: LOOPBACK, port: silentPort, connectTimeout: 3000 });
-    const longStart = Date.now();
-    expect((await nextError(longer)).code).toBe('ETIMEDOUT');
-    expect(Date.now() - longStart).toBeGreaterThanOrEqual(2900);
-    client.destroy();
   });
 
   it('rejects invalid arguments synchronously, before any socket exists', () => {
@@ -117,16 +90,27 @@ describe('AbortSignal', () => {
   });
 
   it('aborting an open connection destroys it; the peer sees the end', async () => {
-    let peer: Socket | undefined;
+    // What the peer went through, recorded from the moment it exists: the
+    // title promises a clean end there, not a reset.
+    const peerErrors: Error[] = [];
+    let peerEnded = false;
+    let peerClosed: Promise<boolean> | undefined;
     const s = await listen((p) => {
-      peer = p;
+      p.on('error', (e) => peerErrors.push(e));
+      p.on('end', () => (peerEnded = true));
+      peerClosed = new Promise((resolve) => p.once('close', resolve));
       p.resume();
     });
     const controller = new AbortController();
     const socket = await connected(s.port, { signal: controller.signal });
+    // The client's connect can complete before the server has accepted.
+    await vi.waitFor(() => expect(peerClosed).toBeDefined(), { timeout: 30_000 });
     controller.abort();
     expect((await nextError(socket)).code).toBe('ABORT_ERR');
-    await once(peer as Socket, 'close');
+    const hadError = await peerClosed;
+    expect(peerErrors).toEqual([]);
+    expect(peerEnded).toBe(true);
+    expect(hadError).toBe(false);
   });
 
   it('aborting a listen signal closes the server', async () => {

@@ -1,28 +1,42 @@
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { connect, type Socket } from '../../src/index.js';
 import { LOOPBACK, closeServer, connected, echoServer, listen, nextError, openFdCount, readAll } from './helpers.js';
 
 describe('lifecycle', () => {
   it('destroy in the middle of a large write: callback errors, close fires, peer sees the end', async () => {
+    // Both sides' errors recorded, never swallowed: destroy() without an
+    // error must not emit one, and the peer must see an end, not a reset.
+    const clientErrors: Error[] = [];
+    const peerErrors: Error[] = [];
+    let peerEnded = false;
     let peer: Socket | undefined;
+    let peerClosed: Promise<boolean> | undefined;
     const s = await listen((p) => {
       peer = p;
+      p.on('error', (e) => peerErrors.push(e));
+      p.on('end', () => (peerEnded = true));
+      peerClosed = new Promise((resolve) => p.once('close', resolve));
       p.pause();
     });
     const socket = await connected(s.port);
     const results: Array<Error | null | undefined> = [];
     socket.write(Buffer.alloc(32 * 1024 * 1024), (err) => results.push(err));
-    socket.on('error', () => {});
+    socket.on('error', (e) => clientErrors.push(e));
     expect(socket.writableLength).toBeGreaterThan(0);
+    // The client's connect can complete before the server has accepted.
+    await vi.waitFor(() => expect(peer).toBeDefined(), { timeout: 30_000 });
     socket.destroy();
     const [hadError] = await once(socket, 'close');
     expect(hadError).toBe(false);
+    expect(clientErrors).toEqual([]);
     expect(results).toHaveLength(1);
     expect(results[0]).toBeInstanceOf(Error);
     (peer as Socket).resume();
-    (peer as Socket).on('error', () => {});
-    await once(peer as Socket, 'close');
+    const peerHadError = await peerClosed;
+    expect(peerErrors).toEqual([]);
+    expect(peerEnded).toBe(true);
+    expect(peerHadError).toBe(false);
   });
 
   it('server.close() stops accepting at once and emits close after the last connection', async () => {
@@ -63,9 +77,15 @@ describe('lifecycle', () => {
 
   it('1000 connect/close cycles leak no descriptors', async () => {
     const s = await echoServer();
-    // Warm up lazily-opened descriptors (the binding, epoll) first.
+    const connections = () => new Promise<number>((resolve) => s.server.getConnections((_e, n) => resolve(n)));
+    // Warm up lazily-opened descriptors (the binding, epoll) first, and let
+    // the server's side of that connection close (its fd is closed by then)
+    // before counting.
+    const warmPeerClosed = new Promise<void>((resolve) =>
+      s.server.once('connection', (peer: Socket) => peer.once('close', () => resolve())),
+    );
     (await connected(s.port)).destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    await warmPeerClosed;
     const before = openFdCount();
     for (let i = 0; i < 1000; i++) {
       const socket = connect({ cid: LOOPBACK, port: s.port });
@@ -73,9 +93,16 @@ describe('lifecycle', () => {
       socket.end();
       await once(socket, 'close');
     }
-    await new Promise((r) => setTimeout(r, 200));
-    const connections = await new Promise<number>((resolve) => s.server.getConnections((_e, n) => resolve(n)));
-    expect(connections).toBe(0);
+    // The server's sides close once each end has come through: waited for,
+    // with a ceiling only against a connection or descriptor never released.
+    await vi.waitFor(
+      async () => {
+        expect(await connections()).toBe(0);
+        expect(openFdCount()).toBe(before);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    expect(await connections()).toBe(0);
     expect(openFdCount()).toBe(before);
   });
 
