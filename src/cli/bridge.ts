@@ -12,8 +12,11 @@ export interface BridgeIo {
   log: (message: string) => void;
 }
 
-/** Resolves with the exit code once the connection is over. */
-function bridge(socket: Socket, io: BridgeIo): Promise<number> {
+/**
+ * Resolves with the exit code once the connection is over. `releaseStdin`:
+ * the command ends with this connection, so stop reading stdin then.
+ */
+function bridge(socket: Socket, io: BridgeIo, releaseStdin = true): Promise<number> {
   return new Promise((resolve) => {
     let failure: unknown = null;
     socket.on('error', (error) => (failure = error));
@@ -21,9 +24,10 @@ function bridge(socket: Socket, io: BridgeIo): Promise<number> {
     socket.pipe(io.stdout, { end: false });
     socket.once('close', () => {
       io.stdin.unpipe(socket);
-      // stdin may be a terminal nobody will close: stop reading it.
       io.stdin.pause();
-      (io.stdin as Readable & { destroy?: () => void }).destroy?.();
+      // stdin may be a terminal nobody will close: stop reading it, unless
+      // the next connection (listen --keep-open) is to get it.
+      if (releaseStdin) (io.stdin as Readable & { destroy?: () => void }).destroy?.();
       if (failure !== null) io.log(`hvsock: ${(failure as Error).message}`);
       resolve(failure === null ? EXIT_OK : exitCodeFor(failure));
     });
@@ -47,7 +51,7 @@ export function runListen(target: string, io: BridgeIo, keepOpen = false): Promi
       }
       busy = true;
       if (!keepOpen) server.close();
-      void bridge(socket, io).then((code) => {
+      void bridge(socket, io, !keepOpen).then((code) => {
         busy = false;
         if (!keepOpen) resolve(code);
       });

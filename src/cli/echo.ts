@@ -1,11 +1,14 @@
 // `hvsock echo`: an echo service, until SIGINT or SIGTERM.
-import { createServer } from '../index.js';
+import { createServer, type Socket } from '../index.js';
 import { parseAddress } from '../shorthand.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 
 export function runEcho(target: string, log: (message: string) => void, json: boolean): Promise<number> {
   return new Promise((resolve) => {
+    const connections = new Set<Socket>();
     const server = createServer((socket) => {
+      connections.add(socket);
+      socket.once('close', () => connections.delete(socket));
       socket.on('error', () => {}); // a peer's reset ends its echo, not the service
       socket.pipe(socket);
     });
@@ -19,6 +22,9 @@ export function runEcho(target: string, log: (message: string) => void, json: bo
     });
     const stop = (): void => {
       server.close();
+      // close() alone waits for every client to leave: an idle one would keep
+      // the service running past the signal that should stop it.
+      for (const socket of connections) socket.destroy();
       resolve(EXIT_OK);
     };
     process.once('SIGINT', stop).once('SIGTERM', stop);
