@@ -9,7 +9,7 @@
       "conditions": [
         ["OS!='win'", { "sources": ["native/pump_posix.cc"] }],
         ["OS=='win'", {
-          "sources": ["native/pump_win.cc", "native/registry_win.cc"],
+          "sources": ["native/pump_win.cc", "native/registry_win.cc", "native/hcs_win.cc"],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0601"],
           "libraries": ["ws2_32.lib", "advapi32.lib"],
           "msvs_settings": {

@@ -4,6 +4,7 @@
 
 #include "pump.h"
 #ifdef _WIN32
+#include "hcs.h"
 #include "registry.h"
 #endif
 #include "socket_handle.h"
@@ -46,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("UV_EOF", Napi::Number::New(env, UV_EOF));
 #ifdef _WIN32
   AddRegistryFunctions(env, exports);
+  AddHcsFunctions(env, exports);
   exports.Set("platform", Napi::String::New(env, "win32"));
 #else
   exports.Set("platform", Napi::String::New(env, "posix"));

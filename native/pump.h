@@ -9,12 +9,38 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace hvsock {
 
 // An OS socket as the platform knows it: an fd on POSIX, a SOCKET on Windows.
 using OsSocket = intptr_t;
 constexpr OsSocket kInvalidSocket = -1;
+
+// A socket address as the OS wrote it (sockaddr_in, SOCKADDR_HV, sockaddr_vm).
+struct SocketAddress {
+  char bytes[128];  // sizeof(SOCKADDR_STORAGE) / sizeof(sockaddr_storage)
+  size_t length = 0;  // 0: not known
+};
+
+// A connection a listener's pump accepted, handed to OnConnection.
+struct AcceptedSocket {
+  OsSocket socket = kInvalidSocket;
+  // The addresses the accept call itself reported, where it reports them
+  // (AcceptEx on Windows). The accepted socket's pump answers GetSockName and
+  // GetPeerName from these: on Hyper-V, getsockname on an accepted socket
+  // returns an arbitrary service GUID, not the listener's (HYPERV-FACTS.md).
+  // Empty where asking the socket is right (POSIX: vsock's getsockname is).
+  SocketAddress local;
+  SocketAddress peer;
+};
+
+// A socket option a listener sets on every socket it accepts.
+struct SocketOption {
+  int level;
+  int name;
+  std::vector<char> value;
+};
 
 // One chunk of a gathered write. The memory belongs to a JavaScript value that
 // is kept alive while the OS may read it: see Pump::HoldWriteOwner.
@@ -27,9 +53,10 @@ struct WriteChunk {
 class PumpListener {
  public:
   virtual void OnConnect(int status) = 0;
-  // status < 0 is an accept error; otherwise `accepted` is a new socket the
-  // listener now owns.
-  virtual void OnConnection(int status, OsSocket accepted) = 0;
+  // status < 0 is an accept error (accepted is null); otherwise `accepted`
+  // is a new connection the listener now owns: it hands it to
+  // Pump::CreateAccepted, or closes accepted->socket with CloseOsSocket.
+  virtual void OnConnection(int status, AcceptedSocket* accepted) = 0;
   // nread > 0: bytes at the start of the read buffer; UV_EOF at end of
   // stream; other negatives are errors.
   virtual void OnRead(intptr_t nread) = 0;
@@ -53,8 +80,15 @@ class Pump {
   // Creates a pump around a new socket (`adopt == kInvalidSocket`) of the
   // given family, or around an existing one. On failure returns nullptr and
   // sets *err.
+  // An adopted socket (listen({ fd })) is the caller's until Listen() has
+  // succeeded: Close() before that leaves it open, and every step that can
+  // fail comes before any change that cannot be undone.
   static Pump* Create(napi_env env, uv_loop_t* loop, PumpListener* listener,
                       int family, int protocol, OsSocket adopt, int* err);
+  // Around a connection a listener's pump accepted (OnConnection). On failure
+  // returns nullptr and sets *err; the socket is then still the caller's.
+  static Pump* CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener,
+                              const AcceptedSocket& accepted, int* err);
 
   virtual int Bind(const void* addr, size_t len) = 0;
   virtual int Listen(int backlog) = 0;
@@ -62,11 +96,14 @@ class Pump {
   virtual int Connect(const void* addr, size_t len) = 0;
   // Reads (or, on a listener, accepts) until ReadStop. The buffer is shared
   // by every socket of the environment: the listener must consume it inside
-  // OnRead.
+  // OnRead. A listener that cannot get ready for a connection (Windows: no
+  // AcceptEx posted) reports it as an accept error through OnConnection, once,
+  // and keeps trying; it does not go deaf.
   virtual int ReadStart(char* buffer, size_t length) = 0;
   virtual int ReadStop() = 0;
   // Writes all chunks, or as much as the OS takes now and the rest later
-  // (kWritePending, then OnWriteDone). One write may be pending at a time.
+  // (kWritePending, then OnWriteDone once all of it is sent, or at the first
+  // error; never for a part). One write may be pending at a time.
   virtual int Write(const WriteChunk* chunks, size_t count) = 0;
   // Called right after Write() returned kWritePending, with the JavaScript
   // value the chunks point into. Returns false (the default) when the caller
@@ -78,6 +115,17 @@ class Pump {
     (void)owner;
     return false;
   }
+  // Options a listener sets on every socket it accepts, replacing earlier
+  // ones: on Windows on the accept socket before AcceptEx, as WSL does for
+  // HVSOCKET_CONNECTED_SUSPEND (there is no earlier moment for an option that
+  // shapes the connection); on POSIX right after accept(). A socket that
+  // refuses one is an accept error, and is closed. They apply to accept
+  // sockets made from then on: on Windows, accepts already posted keep what
+  // they were posted with (Server sets them before it starts accepting).
+  virtual int SetAcceptOptions(std::vector<SocketOption> options) = 0;
+  // Half-closes after the write: UV_EBUSY while a write is pending, since a
+  // shutdown then would cut off the rest of it (the stream layer calls this
+  // only once every write has completed).
   virtual int ShutdownWrite() = 0;
   virtual int GetSockName(void* addr, size_t* len) = 0;
   virtual int GetPeerName(void* addr, size_t* len) = 0;
@@ -94,9 +142,16 @@ class Pump {
   virtual ~Pump() = default;
 };
 
-// Passed as the family to Create() for a socket that accept() just returned,
-// which needs none of the checks an adopted descriptor gets.
-constexpr int kAcceptedFamily = -1;
+// The Windows error behind the last negative status the engine produced on
+// this thread (returned by a Pump call or Create, or passed to a listener
+// event), and clears it; 0 if that status did not come from a Windows error,
+// and always 0 off Windows. Like WSAGetLastError, it is per thread and must be
+// read right after the failing call or at the start of the event, before
+// anything else calls the engine: SocketHandle does, and hands it to
+// JavaScript beside the libuv status (handle.windowsError), which is how
+// errors.ts can name Hyper-V's own errors that libuv cannot translate and
+// always show the original number.
+uint32_t TakeWindowsError();
 
 // Closes a socket no pump has taken over.
 void CloseOsSocket(OsSocket socket);

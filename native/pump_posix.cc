@@ -95,8 +95,10 @@ int CheckAdoptable(int fd, int family) {
 
 class PosixPump final : public Pump {
  public:
-  PosixPump(napi_env env, PumpListener* listener, int fd)
-      : env_(env), listener_(listener), fd_(fd) {}
+  // `owns_fd` is false for an adopted descriptor until Listen() succeeds:
+  // closing the pump before that leaves it open for its owner.
+  PosixPump(napi_env env, PumpListener* listener, int fd, bool owns_fd)
+      : env_(env), listener_(listener), fd_(fd), owns_fd_(owns_fd) {}
 
   int Init(uv_loop_t* loop) {
     int err = uv_poll_init_socket(loop, &poll_, fd_);
@@ -118,6 +120,7 @@ class PosixPump final : public Pump {
 
   int Listen(int backlog) override {
     if (::listen(fd_, backlog) == -1) return -errno;
+    owns_fd_ = true;
     listening_ = true;
     return 0;
   }
@@ -170,7 +173,13 @@ class PosixPump final : public Pump {
     return kWritePending;
   }
 
+  int SetAcceptOptions(std::vector<SocketOption> options) override {
+    accept_options_ = std::move(options);
+    return 0;
+  }
+
   int ShutdownWrite() override {
+    if (writing_) return UV_EBUSY;
     if (::shutdown(fd_, SHUT_WR) == -1) return -errno;
     return 0;
   }
@@ -227,7 +236,7 @@ class PosixPump final : public Pump {
     // right away: a closed socket is visible to the peer (and to fd-leak
     // checks) without waiting for the next loop turn.
     if (poll_ready_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnHandleClosed);
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0 && owns_fd_) ::close(fd_);
     fd_ = -1;
     if (!poll_ready_) Free();
   }
@@ -351,11 +360,31 @@ class PosixPump final : public Pump {
         return;
       }
       if (peer < 0) {
-        listener_->OnConnection(peer, kInvalidSocket);
+        listener_->OnConnection(peer, nullptr);
         return;
       }
-      listener_->OnConnection(0, peer);
+      // No moment before accept() exists here: the options go on at once.
+      // (The addresses stay with the socket: vsock's getsockname is right.)
+      int err = ApplyAcceptOptions(peer);
+      if (err != 0) {
+        ::close(peer);
+        listener_->OnConnection(err, nullptr);
+        continue;
+      }
+      AcceptedSocket accepted;
+      accepted.socket = peer;
+      listener_->OnConnection(0, &accepted);
     }
+  }
+
+  int ApplyAcceptOptions(int fd) {
+    for (const SocketOption& option : accept_options_) {
+      if (setsockopt(fd, option.level, option.name, option.value.data(), static_cast<socklen_t>(option.value.size())) ==
+          -1) {
+        return -errno;
+      }
+    }
+    return 0;
   }
 
   void ReadPending(int status) {
@@ -390,6 +419,7 @@ class PosixPump final : public Pump {
   napi_env env_;
   PumpListener* listener_;
   int fd_;
+  bool owns_fd_;
   uv_poll_t poll_{};
   bool poll_ready_ = false;
   napi_async_cleanup_hook_handle teardown_hook_ = nullptr;
@@ -406,6 +436,8 @@ class PosixPump final : public Pump {
 
   std::vector<iovec> pending_;
   size_t next_ = 0;
+
+  std::vector<SocketOption> accept_options_;
 };
 
 }  // namespace
@@ -421,10 +453,10 @@ Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int fa
     }
   } else {
     fd = static_cast<int>(adopt);
-    *err = family == kAcceptedFamily ? 0 : CheckAdoptable(fd, family);
+    *err = CheckAdoptable(fd, family);
     if (*err != 0) return nullptr;
   }
-  auto* pump = new PosixPump(env, listener, fd);
+  auto* pump = new PosixPump(env, listener, fd, /*owns_fd=*/adopt == kInvalidSocket);
   *err = pump->Init(loop);
   if (*err != 0) {
     // A descriptor we were handed stays open: nothing was taken over.
@@ -434,7 +466,21 @@ Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int fa
   return pump;
 }
 
+Pump* Pump::CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener, const AcceptedSocket& accepted,
+                           int* err) {
+  auto* pump = new PosixPump(env, listener, static_cast<int>(accepted.socket), /*owns_fd=*/true);
+  *err = pump->Init(loop);
+  if (*err != 0) {
+    // The caller still owns the socket and closes it.
+    pump->Discard(/*close_socket=*/false);
+    return nullptr;
+  }
+  return pump;
+}
+
 void CloseOsSocket(OsSocket socket) { ::close(static_cast<int>(socket)); }
+
+uint32_t TakeWindowsError() { return 0; }
 
 int LocalCid(uint32_t* cid) {
 #ifdef __linux__

@@ -12,26 +12,72 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <winsock2.h>
+#include <ws2tcpip.h>
 #include <mswsock.h>
 #include <windows.h>
+// After windows.h: it needs ADDRESS_FAMILY and GUID.
+#include <hvsocket.h>
 
 #include "pump.h"
 
-#include <climits>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 namespace hvsock {
 namespace {
 
-// AcceptEx wants room for each address plus 16 bytes.
-constexpr DWORD kAcceptAddressLength = sizeof(SOCKADDR_STORAGE) + 16;
+// Not in every SDK's headers.
+constexpr int kAfHyperV = 34;
+
+// AcceptEx wants room for each address plus 16 bytes. The slots are sized for
+// the listener's own family: SOCKADDR_HV + 16 = 52 bytes on Hyper-V, as
+// go-winio sizes them. The op's buffer fits the largest family.
+constexpr DWORD kMaxAcceptAddressLength = sizeof(SOCKADDR_STORAGE) + 16;
+DWORD AcceptAddressLength(int family) {
+  switch (family) {
+    case AF_INET:
+      return sizeof(sockaddr_in) + 16;
+    case AF_INET6:
+      return sizeof(sockaddr_in6) + 16;
+    case kAfHyperV:
+      return sizeof(SOCKADDR_HV) + 16;
+    default:
+      return kMaxAcceptAddressLength;
+  }
+}
+
 // Accepts kept posted on a listener, so a burst of connections does not wait
 // for one loop turn per connection.
 constexpr int kSimultaneousAccepts = 8;
+// How soon a listener with no accept posted tries again (libuv's answer to
+// EMFILE is to keep trying; a timer keeps that from spinning).
+constexpr uint64_t kAcceptRetryMs = 100;
 
-int Translate(DWORD error) { return uv_translate_sys_error(static_cast<int>(error)); }
-int LastSocketError() { return Translate(static_cast<DWORD>(WSAGetLastError())); }
+// Each WSASend posts at most this much of a write; the rest follows when it
+// completes. An overlapped send keeps its pages locked in memory until then,
+// so an uncapped 1 GiB write would pin 1 GiB at once; and the continuation
+// after a partial completion (which the hvsocket provider may deliver:
+// go-winio loops on short writes) then runs on every write above 1 MiB,
+// instead of on a rare occasion no test produces.
+constexpr size_t kMaxSendBytes = 1 << 20;
+// And at most this many buffers, as IOV_MAX bounds a writev on POSIX.
+constexpr size_t kMaxSendBuffers = 1024;
+
+// See TakeWindowsError() in pump.h. Written on the loop thread only.
+thread_local DWORD last_windows_error = 0;
+
+// A status for a Windows error, remembered for TakeWindowsError().
+int Fail(DWORD error) {
+  last_windows_error = error;
+  return uv_translate_sys_error(static_cast<int>(error));
+}
+int FailLastSocketError() { return Fail(static_cast<DWORD>(WSAGetLastError())); }
+// A status the engine reports on its own: no Windows error behind it.
+int FailWith(int status) {
+  last_windows_error = 0;
+  return status;
+}
 
 enum class OpKind { kConnect, kAccept, kRead, kWrite };
 
@@ -67,7 +113,7 @@ struct Op {
   bool resolved = false;
   // Accept only: the socket AcceptEx fills, and where it writes addresses.
   SOCKET accepted = INVALID_SOCKET;
-  char addresses[2 * kAcceptAddressLength] = {};
+  char addresses[2 * kMaxAcceptAddressLength] = {};
 };
 
 // The process's completion port and the one thread that waits on it. Both
@@ -107,19 +153,32 @@ SOCKET NewSocket(int family, int protocol) {
   return s;
 }
 
+void CopyAddress(const sockaddr* from, int length, SocketAddress* to) {
+  if (from == nullptr || length <= 0 || static_cast<size_t>(length) > sizeof(to->bytes)) return;
+  std::memcpy(to->bytes, from, static_cast<size_t>(length));
+  to->length = static_cast<size_t>(length);
+}
+
 class WinPump final : public Pump {
  public:
-  WinPump(napi_env env, PumpListener* listener, SOCKET socket, int family, int protocol)
-      : env_(env), listener_(listener), socket_(socket), family_(family), protocol_(protocol) {
+  // `owns_socket` is false for an adopted socket until Listen() completes the
+  // adoption (see Pump::Create).
+  WinPump(napi_env env, uv_loop_t* loop, PumpListener* listener, SOCKET socket, int family, int protocol,
+          bool owns_socket)
+      : env_(env),
+        loop_(loop),
+        listener_(listener),
+        socket_(socket),
+        family_(family),
+        protocol_(protocol),
+        owns_socket_(owns_socket) {
     InitializeSRWLock(&lock_);
   }
 
-  int Init(uv_loop_t* loop) {
-    if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(socket_), CompletionPort::Get(), 0, 0) == nullptr) {
-      return Translate(GetLastError());
-    }
-    int err = uv_async_init(loop, &async_, OnAsync);
-    if (err != 0) return err;
+  // Everything that can be undone; Associate() is the step that cannot.
+  int Init() {
+    int err = uv_async_init(loop_, &async_, OnAsync);
+    if (err != 0) return FailWith(err);
     async_.data = this;
     async_ready_ = true;
     // The loop stays alive for this socket only while I/O is under way.
@@ -128,32 +187,58 @@ class WinPump final : public Pump {
     // references it holds in it), so it is not optional.
     if (napi_add_async_cleanup_hook(env_, OnEnvTeardown, this, &teardown_hook_) != napi_ok) {
       teardown_hook_ = nullptr;
-      return UV_ENOMEM;
+      return FailWith(UV_ENOMEM);
     }
     return 0;
+  }
+
+  // Routes the socket's completions to our port. A handle cannot leave a
+  // port again, and one that is already on another port (its owner's) is
+  // refused: ERROR_INVALID_PARAMETER.
+  int Associate() {
+    if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(socket_), CompletionPort::Get(), 0, 0) == nullptr) {
+      return Fail(GetLastError());
+    }
+    return 0;
+  }
+
+  // An accepted socket: connected, with the addresses AcceptEx reported.
+  void SetAccepted(const AcceptedSocket& accepted) {
+    connected_ = true;
+    local_ = accepted.local;
+    peer_ = accepted.peer;
   }
 
   int Bind(const void* addr, size_t len) override {
     if (::bind(socket_, static_cast<const sockaddr*>(addr), static_cast<int>(len)) == SOCKET_ERROR) {
-      return LastSocketError();
+      return FailLastSocketError();
     }
     return 0;
   }
 
+  // Ordered so that an adopted socket is left as it was when this fails:
+  // the lookups change nothing, listen() on a socket that already listens
+  // changes nothing, and joining our completion port, the one step that
+  // cannot be undone, comes last.
   int Listen(int backlog) override {
-    if (::listen(socket_, backlog) == SOCKET_ERROR) return LastSocketError();
-    if (family_ <= 0) {
-      // An adopted socket: accept sockets must match it, so ask what it is.
-      WSAPROTOCOL_INFOW info{};
-      int len = sizeof(info);
-      if (getsockopt(socket_, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &len) == SOCKET_ERROR) {
-        return LastSocketError();
-      }
-      family_ = info.iAddressFamily;
-      protocol_ = info.iProtocol;
-    }
     accept_ex_ = ExtensionFunction<LPFN_ACCEPTEX>(socket_, WSAID_ACCEPTEX);
-    if (accept_ex_ == nullptr) return LastSocketError();
+    if (accept_ex_ == nullptr) return FailLastSocketError();
+    accept_sockaddrs_ = ExtensionFunction<LPFN_GETACCEPTEXSOCKADDRS>(socket_, WSAID_GETACCEPTEXSOCKADDRS);
+    if (accept_sockaddrs_ == nullptr) return FailLastSocketError();
+    if (!timer_ready_) {
+      int err = uv_timer_init(loop_, &retry_timer_);
+      if (err != 0) return FailWith(err);
+      retry_timer_.data = this;
+      timer_ready_ = true;
+      uv_unref(reinterpret_cast<uv_handle_t*>(&retry_timer_));
+    }
+    if (::listen(socket_, backlog) == SOCKET_ERROR) return FailLastSocketError();
+    if (!owns_socket_) {
+      int err = Associate();
+      if (err != 0) return err;
+      owns_socket_ = true;
+    }
+    accept_address_length_ = AcceptAddressLength(family_);
     listening_ = true;
     return 0;
   }
@@ -162,20 +247,20 @@ class WinPump final : public Pump {
     // ConnectEx needs a bound socket: bind to the wildcard address of the
     // target's family (all zeros after the family, for AF_HYPERV as for IP).
     SOCKADDR_STORAGE local{};
-    if (len > sizeof(local) || len < sizeof(local.ss_family)) return UV_EINVAL;
+    if (len > sizeof(local) || len < sizeof(local.ss_family)) return FailWith(UV_EINVAL);
     local.ss_family = static_cast<const sockaddr*>(addr)->sa_family;
     if (::bind(socket_, reinterpret_cast<sockaddr*>(&local), static_cast<int>(len)) == SOCKET_ERROR &&
         WSAGetLastError() != WSAEINVAL /* already bound */) {
-      return LastSocketError();
+      return FailLastSocketError();
     }
     auto connect_ex = ExtensionFunction<LPFN_CONNECTEX>(socket_, WSAID_CONNECTEX);
-    if (connect_ex == nullptr) return LastSocketError();
-    if (connecting_) return UV_EALREADY;
+    if (connect_ex == nullptr) return FailLastSocketError();
+    if (connecting_) return FailWith(UV_EALREADY);
     connect_op_.Reset();
     if (!connect_ex(socket_, static_cast<const sockaddr*>(addr), static_cast<int>(len), nullptr, 0, nullptr,
                     &connect_op_.overlapped) &&
         WSAGetLastError() != ERROR_IO_PENDING) {
-      return LastSocketError();
+      return FailLastSocketError();
     }
     // Even an immediate success is reported through the port, so the
     // outcome always arrives asynchronously, as on POSIX.
@@ -190,7 +275,9 @@ class WinPump final : public Pump {
     shared_length_ = length;
     reading_ = true;
     UpdateRef();
-    return listening_ ? StartAccepting() : StartReading();
+    if (!listening_) return StartReading();
+    StartAccepting();
+    return 0;
   }
 
   int ReadStop() override {
@@ -202,24 +289,21 @@ class WinPump final : public Pump {
   }
 
   int Write(const WriteChunk* chunks, size_t count) override {
-    if (writing_) return UV_EBUSY;
-    write_buffers_.clear();
-    write_buffers_.reserve(count);
+    if (writing_) return FailWith(UV_EBUSY);
+    write_chunks_.clear();
     for (size_t i = 0; i < count; i++) {
-      if (chunks[i].length == 0) continue;
-      if (chunks[i].length > ULONG_MAX) return UV_EINVAL;
-      write_buffers_.push_back(WSABUF{static_cast<ULONG>(chunks[i].length), const_cast<char*>(chunks[i].data)});
+      if (chunks[i].length > 0) write_chunks_.push_back(chunks[i]);
     }
-    if (write_buffers_.empty()) return kWriteDone;
-    write_op_.Reset();
-    if (WSASend(socket_, write_buffers_.data(), static_cast<DWORD>(write_buffers_.size()), nullptr, 0,
-                &write_op_.overlapped, nullptr) == SOCKET_ERROR &&
-        WSAGetLastError() != WSA_IO_PENDING) {
-      return LastSocketError();
+    if (write_chunks_.empty()) return kWriteDone;
+    write_next_ = 0;
+    write_offset_ = 0;
+    int err = PostSend();
+    if (err != 0) {
+      write_chunks_.clear();
+      return err;
     }
-    // The buffers belong to the OS until the completion: always pending.
+    // The buffers belong to the OS until the last completion: always pending.
     writing_ = true;
-    outstanding_++;
     UpdateRef();
     return kWritePending;
   }
@@ -238,35 +322,43 @@ class WinPump final : public Pump {
     return true;
   }
 
+  int SetAcceptOptions(std::vector<SocketOption> options) override {
+    accept_options_ = std::move(options);
+    return 0;
+  }
+
   int ShutdownWrite() override {
-    if (::shutdown(socket_, SD_SEND) == SOCKET_ERROR) return LastSocketError();
+    if (writing_) return FailWith(UV_EBUSY);
+    if (::shutdown(socket_, SD_SEND) == SOCKET_ERROR) return FailLastSocketError();
     return 0;
   }
 
   int GetSockName(void* addr, size_t* len) override {
+    if (local_.length > 0) return CopyOut(local_, addr, len);
     int l = static_cast<int>(*len);
-    if (::getsockname(socket_, static_cast<sockaddr*>(addr), &l) == SOCKET_ERROR) return LastSocketError();
+    if (::getsockname(socket_, static_cast<sockaddr*>(addr), &l) == SOCKET_ERROR) return FailLastSocketError();
     *len = static_cast<size_t>(l);
     return 0;
   }
 
   int GetPeerName(void* addr, size_t* len) override {
+    if (peer_.length > 0) return CopyOut(peer_, addr, len);
     int l = static_cast<int>(*len);
-    if (::getpeername(socket_, static_cast<sockaddr*>(addr), &l) == SOCKET_ERROR) return LastSocketError();
+    if (::getpeername(socket_, static_cast<sockaddr*>(addr), &l) == SOCKET_ERROR) return FailLastSocketError();
     *len = static_cast<size_t>(l);
     return 0;
   }
 
   int SetOption(int level, int name, const void* value, size_t len) override {
     if (setsockopt(socket_, level, name, static_cast<const char*>(value), static_cast<int>(len)) == SOCKET_ERROR) {
-      return LastSocketError();
+      return FailLastSocketError();
     }
     return 0;
   }
 
   int GetOption(int level, int name, void* value, size_t* len) override {
     int l = static_cast<int>(*len);
-    if (getsockopt(socket_, level, name, static_cast<char*>(value), &l) == SOCKET_ERROR) return LastSocketError();
+    if (getsockopt(socket_, level, name, static_cast<char*>(value), &l) == SOCKET_ERROR) return FailLastSocketError();
     *len = static_cast<size_t>(l);
     return 0;
   }
@@ -288,7 +380,8 @@ class WinPump final : public Pump {
     CloseNow();
   }
 
-  // For a pump whose Init failed: nothing is registered with the loop yet.
+  // For a pump that never became usable; the socket stays open unless
+  // `close_socket` says it is ours.
   void Discard(bool close_socket) {
     if (!close_socket) socket_ = INVALID_SOCKET;
     Close();
@@ -312,6 +405,19 @@ class WinPump final : public Pump {
 
  private:
   ~WinPump() override = default;
+
+  static int CopyOut(const SocketAddress& from, void* addr, size_t* len) {
+    if (*len < from.length) return FailWith(UV_ENOBUFS);
+    std::memcpy(addr, from.bytes, from.length);
+    *len = from.length;
+    return 0;
+  }
+
+  // A status about to go to the listener, its Windows error remembered for
+  // TakeWindowsError() only if it really goes there.
+  int EventStatus(DWORD error) {
+    return listener_ != nullptr ? Fail(error) : uv_translate_sys_error(static_cast<int>(error));
+  }
 
   // Loop thread: an op that is already finished (an error found while
   // posting it, or data held back by ReadStop) goes the same way as a real
@@ -344,32 +450,72 @@ class WinPump final : public Pump {
     return 0;
   }
 
-  int StartAccepting() {
-    // Connections accepted while stopped are handed over from the loop, not
-    // inside this call (see DrainCompleted).
+  // Inside the JavaScript call that started reading: connections accepted
+  // while stopped, and a failure to post any accept, are reported from the
+  // loop (see DrainCompleted and OnRetryTimer), never inside this call.
+  void StartAccepting() {
     if (!held_accepts_.empty()) uv_async_send(&async_);
-    int first_error = 0;
-    while (accepts_posted_ < kSimultaneousAccepts) {
-      int err = PostAccept();
-      if (err != 0) {
-        first_error = err;
-        break;
-      }
-    }
-    // With nothing posted, the listener would never hear of a connection again.
-    return accepts_posted_ == 0 ? first_error : 0;
+    if (TopUpAccepts() != 0) ArmAcceptRetry(0);
   }
+
+  // Keeps kSimultaneousAccepts AcceptEx calls posted. Returns 0 while at
+  // least one is posted, else the error of the last attempt.
+  int TopUpAccepts() {
+    int err = 0;
+    while (accepts_posted_ < kSimultaneousAccepts) {
+      err = PostAccept();
+      if (err != 0) break;
+    }
+    if (accepts_posted_ == 0) return err;
+    deaf_reported_ = false;
+    return 0;
+  }
+
+  // Loop thread, outside any JavaScript call. A listener with no accept
+  // posted would never hear of a connection again: that is an accept error
+  // for the server ('error', syscall 'accept'), reported once, and posting
+  // is retried until it works again (the cause may pass: EMFILE, ENOBUFS, an
+  // accept option the provider refuses only for a while).
+  void KeepAccepting() {
+    if (closed_ || !listening_ || !reading_) return;
+    int err = TopUpAccepts();
+    if (err == 0) return;
+    ArmAcceptRetry(kAcceptRetryMs);
+    if (deaf_reported_ || listener_ == nullptr) {
+      last_windows_error = 0;  // not reported, so nobody may take it
+      return;
+    }
+    deaf_reported_ = true;
+    listener_->OnConnection(err, nullptr);
+  }
+
+  void ArmAcceptRetry(uint64_t delay_ms) {
+    if (timer_ready_ && !closed_) uv_timer_start(&retry_timer_, OnRetryTimer, delay_ms, 0);
+  }
+
+  static void OnRetryTimer(uv_timer_t* timer) { static_cast<WinPump*>(timer->data)->KeepAccepting(); }
 
   int PostAccept() {
     SOCKET s = NewSocket(family_, protocol_);
-    if (s == INVALID_SOCKET) return LastSocketError();
+    if (s == INVALID_SOCKET) return FailLastSocketError();
+    // Before AcceptEx, as microsoft/WSL's hvsocket.cpp sets
+    // HVSOCKET_CONNECTED_SUSPEND on its accept sockets: the connection is
+    // made on this socket, so this is when its options take effect.
+    for (const SocketOption& option : accept_options_) {
+      if (setsockopt(s, option.level, option.name, option.value.data(), static_cast<int>(option.value.size())) ==
+          SOCKET_ERROR) {
+        int err = FailLastSocketError();
+        closesocket(s);
+        return err;
+      }
+    }
     auto* op = new Op(OpKind::kAccept, this);
     op->accepted = s;
     DWORD received = 0;
-    if (!accept_ex_(socket_, s, op->addresses, 0, kAcceptAddressLength, kAcceptAddressLength, &received,
+    if (!accept_ex_(socket_, s, op->addresses, 0, accept_address_length_, accept_address_length_, &received,
                     &op->overlapped) &&
         WSAGetLastError() != ERROR_IO_PENDING) {
-      int err = LastSocketError();
+      int err = FailLastSocketError();
       closesocket(s);
       delete op;
       return err;
@@ -377,6 +523,45 @@ class WinPump final : public Pump {
     accepts_posted_++;
     outstanding_++;
     return 0;
+  }
+
+  // Posts the next part of the current write: at most kMaxSendBytes, from
+  // the write's cursor on.
+  int PostSend() {
+    write_window_.clear();
+    size_t total = 0;
+    size_t offset = write_offset_;
+    for (size_t i = write_next_; i < write_chunks_.size() && total < kMaxSendBytes &&
+                                 write_window_.size() < kMaxSendBuffers;
+         i++) {
+      size_t take = std::min(write_chunks_[i].length - offset, kMaxSendBytes - total);
+      write_window_.push_back(WSABUF{static_cast<ULONG>(take), const_cast<char*>(write_chunks_[i].data + offset)});
+      total += take;
+      offset = 0;
+    }
+    write_op_.Reset();
+    if (WSASend(socket_, write_window_.data(), static_cast<DWORD>(write_window_.size()), nullptr, 0,
+                &write_op_.overlapped, nullptr) == SOCKET_ERROR &&
+        WSAGetLastError() != WSA_IO_PENDING) {
+      return FailLastSocketError();
+    }
+    outstanding_++;
+    return 0;
+  }
+
+  // Moves the write's cursor past `sent` bytes; true once all is sent.
+  bool AdvanceWrite(size_t sent) {
+    while (sent > 0 && write_next_ < write_chunks_.size()) {
+      size_t left = write_chunks_[write_next_].length - write_offset_;
+      if (sent < left) {
+        write_offset_ += sent;
+        return false;
+      }
+      sent -= left;
+      write_next_++;
+      write_offset_ = 0;
+    }
+    return write_next_ >= write_chunks_.size();
   }
 
   static void OnAsync(uv_async_t* handle) { static_cast<WinPump*>(handle->data)->DrainCompleted(); }
@@ -402,15 +587,15 @@ class WinPump final : public Pump {
   }
 
   void DeliverHeldAccepts() {
-    std::vector<SOCKET> held;
+    std::vector<AcceptedSocket> held;
     held.swap(held_accepts_);
-    for (SOCKET s : held) {
+    for (AcceptedSocket& accepted : held) {
       if (closed_ || listener_ == nullptr) {
-        closesocket(s);
+        closesocket(static_cast<SOCKET>(accepted.socket));
       } else if (!reading_) {
-        held_accepts_.push_back(s);  // stopped again by a connection handler
+        held_accepts_.push_back(accepted);  // stopped again by a connection handler
       } else {
-        listener_->OnConnection(0, static_cast<OsSocket>(s));
+        listener_->OnConnection(0, &accepted);
       }
     }
   }
@@ -443,19 +628,35 @@ class WinPump final : public Pump {
     DWORD error = SocketError(op);
     if (closed_) return;
     connecting_ = false;
-    int status = 0;
-    if (error != 0) {
-      status = Translate(error);
-    } else if (setsockopt(socket_, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) == SOCKET_ERROR) {
+    if (error == 0 && setsockopt(socket_, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) == SOCKET_ERROR) {
       // Without the context, shutdown and getpeername do not work.
-      status = LastSocketError();
+      error = static_cast<DWORD>(WSAGetLastError());
     }
+    connected_ = error == 0;
+    int status = error == 0 ? 0 : EventStatus(error);
     if (listener_ != nullptr) listener_->OnConnect(status);
   }
 
+  // The addresses AcceptEx wrote, in the slots sized for the family. These,
+  // not getsockname on the accepted socket, are its addresses: on Hyper-V
+  // that call reports an arbitrary service GUID (go-winio hvsock.go).
+  void ReadAcceptAddresses(Op* op, AcceptedSocket* accepted) {
+    sockaddr* local = nullptr;
+    sockaddr* peer = nullptr;
+    int local_length = 0;
+    int peer_length = 0;
+    accept_sockaddrs_(op->addresses, 0, accept_address_length_, accept_address_length_, &local, &local_length, &peer,
+                      &peer_length);
+    CopyAddress(local, local_length, &accepted->local);
+    CopyAddress(peer, peer_length, &accepted->peer);
+  }
+
   void OnAcceptDone(Op* op) {
-    SOCKET s = op->accepted;
     DWORD error = SocketError(op);
+    AcceptedSocket accepted;
+    accepted.socket = static_cast<OsSocket>(op->accepted);
+    SOCKET s = op->accepted;
+    if (error == 0 && !closed_) ReadAcceptAddresses(op, &accepted);
     delete op;
     accepts_posted_--;
     if (closed_) {
@@ -471,21 +672,17 @@ class WinPump final : public Pump {
       closesocket(s);
       // A connection that died before we took it is nobody's business;
       // anything else is the listener's.
-      bool aborted = error == WSAECONNRESET || error == ERROR_NETNAME_DELETED || error == WSAECONNABORTED;
-      if (!aborted && listener_ != nullptr) listener_->OnConnection(Translate(error), kInvalidSocket);
+      bool aborted = error == WSAECONNRESET || error == ERROR_NETNAME_DELETED || error == WSAECONNABORTED ||
+                     error == ERROR_CONNECTION_ABORTED;
+      if (!aborted && listener_ != nullptr) listener_->OnConnection(EventStatus(error), nullptr);
     } else if (!reading_) {
-      held_accepts_.push_back(s);
+      held_accepts_.push_back(accepted);
     } else if (listener_ != nullptr) {
-      listener_->OnConnection(0, static_cast<OsSocket>(s));
+      listener_->OnConnection(0, &accepted);
     } else {
       closesocket(s);
     }
-    if (!closed_ && reading_) RepostAccept();
-  }
-
-  void RepostAccept() {
-    int err = PostAccept();
-    if (err != 0 && listener_ != nullptr) listener_->OnConnection(err, kInvalidSocket);
+    KeepAccepting();
   }
 
   void OnReadDone(Op* op) {
@@ -500,7 +697,7 @@ class WinPump final : public Pump {
     }
     intptr_t nread;
     if (error != 0) {
-      nread = Translate(error);
+      nread = EventStatus(error);
     } else if (op->bytes == 0) {
       nread = UV_EOF;
     } else {
@@ -518,18 +715,34 @@ class WinPump final : public Pump {
     if (!closed_ && reading_) StartReading();
   }
 
+  // A write is done when all of it is sent, or at the first error; a short
+  // completion posts the rest.
   void OnWriteDone(Op* op) {
     DWORD error = SocketError(op);
+    int status = 0;
+    if (closed_) {
+      // Nothing more is posted; the rest of the write is abandoned.
+    } else if (error != 0) {
+      status = EventStatus(error);
+    } else if (op->bytes == 0) {
+      // A send that moved nothing without an error can never finish the
+      // write: fail it rather than post it again forever.
+      status = FailWith(UV_EIO);
+    } else if (!AdvanceWrite(op->bytes)) {
+      status = PostSend();
+      if (status == 0) return;  // the rest is under way
+    }
     writing_ = false;
     // The port has returned the write, so the kernel is done with the
     // buffers: they may go now, and not before, closed socket or not. This
     // runs on the loop thread (napi calls are not allowed on the port
     // thread), also while environment teardown waits for our cleanup hook,
     // which keeps the napi_env alive until Free() removes it.
-    write_buffers_.clear();
+    write_chunks_.clear();
+    write_window_.clear();
     ReleaseWriteOwner();
     if (closed_) return;
-    if (listener_ != nullptr) listener_->OnWriteDone(error != 0 ? Translate(error) : 0);
+    if (listener_ != nullptr) listener_->OnWriteDone(status);
   }
 
   void UpdateRef() {
@@ -548,7 +761,22 @@ class WinPump final : public Pump {
   void CloseNow() {
     if (closed_) return;
     closed_ = true;
+    if (timer_ready_) uv_timer_stop(&retry_timer_);
+    if (socket_ != INVALID_SOCKET && !owns_socket_) {
+      // An adoption that never completed: the socket is still its owner's,
+      // and nothing was ever posted on it.
+      socket_ = INVALID_SOCKET;
+    }
     if (socket_ != INVALID_SOCKET) {
+      if (connected_ && !writing_) {
+        // A graceful close: every write has completed, so the kernel holds
+        // all that is left to send. Winsock closes gracefully only when no
+        // receive is pending or the socket is shut down for sending (libuv
+        // src/win/tcp.c does the same); with a read posted, closesocket
+        // alone may reset the connection and the peer lose the end of our
+        // data. A write still posted is being destroyed: no shutdown then.
+        ::shutdown(socket_, SD_SEND);
+      }
       // Every posted operation now completes (aborted, or done if it got
       // there first) through the port. The pump lives until the last one is
       // back, and with it what the kernel may still be reading or writing:
@@ -558,7 +786,7 @@ class WinPump final : public Pump {
       closesocket(socket_);
       socket_ = INVALID_SOCKET;
     }
-    for (SOCKET s : held_accepts_) closesocket(s);
+    for (AcceptedSocket& accepted : held_accepts_) closesocket(static_cast<SOCKET>(accepted.socket));
     held_accepts_.clear();
     // Until the aborted operations are back the loop must keep polling, as
     // it does for a closing handle: environment teardown spins uv_run until
@@ -578,14 +806,23 @@ class WinPump final : public Pump {
     // lock makes sure it has also left Complete().
     AcquireSRWLockExclusive(&lock_);
     ReleaseSRWLockExclusive(&lock_);
-    if (async_ready_) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&async_), OnHandleClosed);
-    } else {
-      Free();
+    // Freed when the last of our libuv handles is closed. (Windows libuv
+    // runs close callbacks in reverse order, so no single one may free.)
+    if (timer_ready_) {
+      handles_closing_++;
+      uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), OnHandleClosed);
     }
+    if (async_ready_) {
+      handles_closing_++;
+      uv_close(reinterpret_cast<uv_handle_t*>(&async_), OnHandleClosed);
+    }
+    if (handles_closing_ == 0) Free();
   }
 
-  static void OnHandleClosed(uv_handle_t* handle) { static_cast<WinPump*>(handle->data)->Free(); }
+  static void OnHandleClosed(uv_handle_t* handle) {
+    auto* self = static_cast<WinPump*>(handle->data);
+    if (--self->handles_closing_ == 0) self->Free();
+  }
 
   // Loop thread only.
   void ReleaseWriteOwner() {
@@ -611,12 +848,17 @@ class WinPump final : public Pump {
   }
 
   napi_env env_;
+  uv_loop_t* loop_;
   PumpListener* listener_;
   SOCKET socket_;
   int family_;
   int protocol_;
+  bool owns_socket_;
   uv_async_t async_{};
   bool async_ready_ = false;
+  uv_timer_t retry_timer_{};
+  bool timer_ready_ = false;
+  int handles_closing_ = 0;
   napi_async_cleanup_hook_handle teardown_hook_ = nullptr;
   SRWLOCK lock_;
   Op* completed_head_ = nullptr;
@@ -629,11 +871,20 @@ class WinPump final : public Pump {
   bool refed_ = false;
   bool listening_ = false;
   bool connecting_ = false;
+  bool connected_ = false;
   bool reading_ = false;
 
+  // An accepted socket's addresses, from AcceptEx; empty otherwise.
+  SocketAddress local_;
+  SocketAddress peer_;
+
   LPFN_ACCEPTEX accept_ex_ = nullptr;
+  LPFN_GETACCEPTEXSOCKADDRS accept_sockaddrs_ = nullptr;
+  DWORD accept_address_length_ = kMaxAcceptAddressLength;
   int accepts_posted_ = 0;
-  std::vector<SOCKET> held_accepts_;
+  bool deaf_reported_ = false;
+  std::vector<SocketOption> accept_options_;
+  std::vector<AcceptedSocket> held_accepts_;
 
   Op connect_op_{OpKind::kConnect, this};
 
@@ -647,7 +898,11 @@ class WinPump final : public Pump {
 
   Op write_op_{OpKind::kWrite, this};
   bool writing_ = false;
-  std::vector<WSABUF> write_buffers_;
+  // The write under way, and how far the OS has taken it.
+  std::vector<WriteChunk> write_chunks_;
+  size_t write_next_ = 0;
+  size_t write_offset_ = 0;
+  std::vector<WSABUF> write_window_;
   // The JavaScript value (a buffer or an array of them) the posted write
   // reads from, held from HoldWriteOwner until the port returns the write.
   napi_ref write_owner_ = nullptr;
@@ -679,60 +934,97 @@ DWORD WINAPI CompletionPort::Run(void* port) {
   }
 }
 
-int CheckAdoptable(SOCKET s, int family) {
+// What an adopted socket must be before anything is done to it: a bound
+// stream socket of our family. Asks only; changes nothing.
+int CheckAdoptable(SOCKET s, int family, int* actual_family, int* protocol) {
   int type = 0;
   int len = sizeof(type);
   if (getsockopt(s, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &len) == SOCKET_ERROR) {
-    return LastSocketError();
+    return FailLastSocketError();
   }
-  if (type != SOCK_STREAM) return UV_EPROTOTYPE;
+  if (type != SOCK_STREAM) return FailWith(UV_EPROTOTYPE);
   WSAPROTOCOL_INFOW info{};
   len = sizeof(info);
   if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &len) == SOCKET_ERROR) {
-    return LastSocketError();
+    return FailLastSocketError();
   }
-  if (family > 0 && info.iAddressFamily != family) return UV_EAFNOSUPPORT;
+  if (family > 0 && info.iAddressFamily != family) return FailWith(UV_EAFNOSUPPORT);
+  // An unbound socket cannot listen (WSAEINVAL from getsockname).
+  SOCKADDR_STORAGE bound{};
+  len = sizeof(bound);
+  if (::getsockname(s, reinterpret_cast<sockaddr*>(&bound), &len) == SOCKET_ERROR) return FailLastSocketError();
+  *actual_family = info.iAddressFamily;
+  *protocol = info.iProtocol;
   return 0;
 }
 
-int StartWinsock() {
-  // Node has started Winsock already; this is only a reference count.
-  static int result = [] {
+// 0, or why Winsock would not start. Node has started it already; this is
+// only a reference count.
+DWORD WinsockStartError() {
+  static DWORD error = [] {
     WSADATA data;
-    return WSAStartup(MAKEWORD(2, 2), &data) == 0 ? 0 : Translate(static_cast<DWORD>(WSAGetLastError()));
+    return static_cast<DWORD>(WSAStartup(MAKEWORD(2, 2), &data));
   }();
-  return result;
+  return error;
 }
 
 }  // namespace
 
+uint32_t TakeWindowsError() {
+  DWORD error = last_windows_error;
+  last_windows_error = 0;
+  return error;
+}
+
 Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int family, int protocol,
                    OsSocket adopt, int* err) {
-  *err = StartWinsock();
-  if (*err != 0) return nullptr;
-  if (CompletionPort::Get() == nullptr) {
-    *err = UV_ENOMEM;
+  if (DWORD error = WinsockStartError()) {
+    *err = Fail(error);
     return nullptr;
   }
-  SOCKET s;
+  if (CompletionPort::Get() == nullptr) {
+    *err = FailWith(UV_ENOMEM);
+    return nullptr;
+  }
   if (adopt == kInvalidSocket) {
-    s = NewSocket(family, protocol);
+    SOCKET s = NewSocket(family, protocol);
     if (s == INVALID_SOCKET) {
-      *err = LastSocketError();
+      *err = FailLastSocketError();
       return nullptr;
     }
-  } else {
-    s = static_cast<SOCKET>(adopt);
-    if (family != kAcceptedFamily) {
-      *err = CheckAdoptable(s, family);
-      if (*err != 0) return nullptr;
-      family = 0;  // looked up when needed (Listen)
+    auto* pump = new WinPump(env, loop, listener, s, family, protocol, /*owns_socket=*/true);
+    *err = pump->Init();
+    if (*err == 0) *err = pump->Associate();
+    if (*err != 0) {
+      pump->Discard(/*close_socket=*/true);
+      return nullptr;
     }
+    return pump;
   }
-  auto* pump = new WinPump(env, listener, s, family, protocol);
-  *err = pump->Init(loop);
+  // An adopted socket joins our completion port in Listen(), after every
+  // check: until then a failure leaves it exactly as its owner gave it.
+  SOCKET s = static_cast<SOCKET>(adopt);
+  int actual_family = 0;
+  *err = CheckAdoptable(s, family, &actual_family, &protocol);
+  if (*err != 0) return nullptr;
+  auto* pump = new WinPump(env, loop, listener, s, actual_family, protocol, /*owns_socket=*/false);
+  *err = pump->Init();
   if (*err != 0) {
-    pump->Discard(/*close_socket=*/adopt == kInvalidSocket);
+    pump->Discard(/*close_socket=*/false);
+    return nullptr;
+  }
+  return pump;
+}
+
+Pump* Pump::CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener, const AcceptedSocket& accepted,
+                           int* err) {
+  auto* pump = new WinPump(env, loop, listener, static_cast<SOCKET>(accepted.socket), 0, 0, /*owns_socket=*/true);
+  pump->SetAccepted(accepted);
+  *err = pump->Init();
+  if (*err == 0) *err = pump->Associate();
+  if (*err != 0) {
+    // The caller still owns the socket and closes it.
+    pump->Discard(/*close_socket=*/false);
     return nullptr;
   }
   return pump;
@@ -745,11 +1037,11 @@ int LocalCid(uint32_t* cid) {
   return UV_ENOSYS;
 }
 
+// Not a socket's status: leaves TakeWindowsError() alone.
 int ProbeFamily(int family, int protocol) {
-  int err = StartWinsock();
-  if (err != 0) return err;
+  if (DWORD error = WinsockStartError()) return uv_translate_sys_error(static_cast<int>(error));
   SOCKET s = NewSocket(family, protocol);
-  if (s == INVALID_SOCKET) return LastSocketError();
+  if (s == INVALID_SOCKET) return uv_translate_sys_error(WSAGetLastError());
   closesocket(s);
   return 0;
 }

@@ -1,7 +1,8 @@
 // Hyper-V service registration: the keys under GuestCommunicationServices
-// that let a VM reach a service on its host. Plain Win32 registry calls (no
-// PowerShell), so the same code runs against Wine's registry in tests.
-// TypeScript validates the GUID and name; errors are negative libuv codes.
+// that let a VM reach a service on its host; and two generic reads under
+// HKLM (subkeys, a DWORD) for the WSL VM ID lookup. Plain Win32 registry
+// calls (no PowerShell), so the same code runs against Wine's registry in
+// tests. TypeScript validates the GUID and name; errors are negative libuv codes.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -31,6 +32,21 @@ Napi::String Narrow(Napi::Env env, const wchar_t* text, size_t length) {
   return Napi::String::New(env, reinterpret_cast<const char16_t*>(text), length);
 }
 
+// Calls visit(name, length) for each subkey of an open key; returns
+// ERROR_SUCCESS once all are seen, or the error that stopped the walk.
+template <typename Visit>
+LONG ForEachSubkey(HKEY key, Visit visit) {
+  for (DWORD index = 0;; index++) {
+    // Key names are at most 255 characters.
+    wchar_t name[256];
+    DWORD name_length = 256;
+    LONG status = RegEnumKeyExW(key, index, name, &name_length, nullptr, nullptr, nullptr, nullptr);
+    if (status == ERROR_NO_MORE_ITEMS) return ERROR_SUCCESS;
+    if (status != ERROR_SUCCESS) return status;
+    visit(name, name_length);
+  }
+}
+
 // listServices() → [[serviceId, elementName], …] or a negative error.
 Napi::Value List(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -41,15 +57,7 @@ Napi::Value List(const Napi::CallbackInfo& info) {
   if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
   Napi::Array out = Napi::Array::New(env);
   uint32_t count = 0;
-  for (DWORD index = 0;; index++) {
-    wchar_t name[256];
-    DWORD name_length = 256;
-    status = RegEnumKeyExW(key, index, name, &name_length, nullptr, nullptr, nullptr, nullptr);
-    if (status == ERROR_NO_MORE_ITEMS) break;
-    if (status != ERROR_SUCCESS) {
-      RegCloseKey(key);
-      return Napi::Number::New(env, Translate(status));
-    }
+  status = ForEachSubkey(key, [&](const wchar_t* name, DWORD name_length) {
     wchar_t element[1024] = {0};
     DWORD element_bytes = sizeof(element) - sizeof(wchar_t);
     LONG got = RegGetValueW(key, name, L"ElementName", RRF_RT_REG_SZ, nullptr, element, &element_bytes);
@@ -61,8 +69,9 @@ Napi::Value List(const Napi::CallbackInfo& info) {
       entry.Set(1u, env.Null());
     }
     out.Set(count++, entry);
-  }
+  });
   RegCloseKey(key);
+  if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
   return out;
 }
 
@@ -110,6 +119,36 @@ Napi::Value Elevated(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), elevation.TokenIsElevated != 0);
 }
 
+// subkeys(path) → the names of the subkeys of HKLM\<path>, or a negative
+// error (ENOENT when the key is absent). Read-only and generic: the WSL VM ID
+// lookup lists HCS's compute systems with it.
+Napi::Value Subkeys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return Napi::Number::New(env, UV_EINVAL);
+  HKEY key;
+  LONG status = RegOpenKeyExW(HKEY_LOCAL_MACHINE, Wide(info[0]).c_str(), 0, KEY_ENUMERATE_SUB_KEYS, &key);
+  if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t count = 0;
+  status = ForEachSubkey(key, [&](const wchar_t* name, DWORD name_length) { out.Set(count++, Narrow(env, name, name_length)); });
+  RegCloseKey(key);
+  if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
+  return out;
+}
+
+// dword(path, valueName) → the REG_DWORD value under HKLM\<path> (0 to
+// 0xFFFFFFFF), or a negative error (ENOENT when the key or value is absent).
+Napi::Value Dword(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) return Napi::Number::New(env, UV_EINVAL);
+  DWORD value = 0;
+  DWORD size = sizeof(value);
+  LONG status = RegGetValueW(HKEY_LOCAL_MACHINE, Wide(info[0]).c_str(), Wide(info[1]).c_str(), RRF_RT_REG_DWORD,
+                             nullptr, &value, &size);
+  if (status != ERROR_SUCCESS) return Napi::Number::New(env, Translate(status));
+  return Napi::Number::New(env, static_cast<double>(value));
+}
+
 }  // namespace
 
 void AddRegistryFunctions(Napi::Env env, Napi::Object exports) {
@@ -118,6 +157,8 @@ void AddRegistryFunctions(Napi::Env env, Napi::Object exports) {
   registry.Set("register", Napi::Function::New<Register>(env, "register"));
   registry.Set("unregister", Napi::Function::New<Unregister>(env, "unregister"));
   registry.Set("elevated", Napi::Function::New<Elevated>(env, "elevated"));
+  registry.Set("subkeys", Napi::Function::New<Subkeys>(env, "subkeys"));
+  registry.Set("dword", Napi::Function::New<Dword>(env, "dword"));
   exports.Set("registry", registry);
 }
 

@@ -9,8 +9,6 @@ namespace {
 // Large enough for SOCKADDR_HV (36 bytes) and sockaddr_vm (16 bytes).
 constexpr size_t kMaxSockAddr = 128;
 
-Napi::Number Result(Napi::Env env, int value) { return Napi::Number::New(env, value); }
-
 bool ReadBytes(const Napi::Value& value, const char** data, size_t* length) {
   if (!value.IsTypedArray()) return false;
   auto view = value.As<Napi::TypedArray>();
@@ -45,9 +43,11 @@ Napi::Function SocketHandle::Define(Napi::Env env) {
                          InstanceMethod<&SocketHandle::GetPeerName>("getpeername"),
                          InstanceMethod<&SocketHandle::SetOption>("setsockopt"),
                          InstanceMethod<&SocketHandle::GetOption>("getsockopt"),
+                         InstanceMethod<&SocketHandle::SetAcceptOptions>("setAcceptOptions"),
                          InstanceMethod<&SocketHandle::RefHandle>("ref"),
                          InstanceMethod<&SocketHandle::UnrefHandle>("unref"),
                          InstanceAccessor<&SocketHandle::GetFd>("fd"),
+                         InstanceAccessor<&SocketHandle::GetWindowsError>("windowsError"),
                      });
 }
 
@@ -63,13 +63,33 @@ SocketHandle::~SocketHandle() {
   pump_ = nullptr;
 }
 
+Napi::Number SocketHandle::Status(Napi::Env env, int status) {
+  uint32_t windows_error = TakeWindowsError();
+  windows_error_ = status < 0 ? windows_error : 0;
+  return Napi::Number::New(env, status);
+}
+
 int SocketHandle::Attach(Napi::Env env, int family, int protocol, OsSocket adopt) {
   if (pump_ != nullptr) return UV_EALREADY;
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return UV_EINVAL;
   int err = 0;
-  pump_ = Pump::Create(env, loop, this, family, protocol, adopt, &err);
-  if (pump_ == nullptr) return err;
+  Pump* pump = Pump::Create(env, loop, this, family, protocol, adopt, &err);
+  return UsePump(pump, err);
+}
+
+int SocketHandle::AttachAccepted(Napi::Env env, const AcceptedSocket& accepted) {
+  if (pump_ != nullptr) return UV_EALREADY;
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return UV_EINVAL;
+  int err = 0;
+  Pump* pump = Pump::CreateAccepted(env, loop, this, accepted, &err);
+  return UsePump(pump, err);
+}
+
+int SocketHandle::UsePump(Pump* pump, int err) {
+  if (pump == nullptr) return err;
+  pump_ = pump;
   if (!ref_) pump_->Unref();
   // An open socket must outlive its last JavaScript reference: the OS can
   // still deliver events for it.
@@ -86,53 +106,53 @@ void SocketHandle::ReleasePump() {
 }
 
 Napi::Value SocketHandle::Open(const Napi::CallbackInfo& info) {
-  return Result(info.Env(), Attach(info.Env(), IntArg(info, 0, -1), IntArg(info, 1, 0), kInvalidSocket));
+  return Status(info.Env(), Attach(info.Env(), IntArg(info, 0, -1), IntArg(info, 1, 0), kInvalidSocket));
 }
 
 Napi::Value SocketHandle::Adopt(const Napi::CallbackInfo& info) {
   int fd = IntArg(info, 0, -1);
-  if (fd < 0) return Result(info.Env(), UV_EBADF);
-  return Result(info.Env(), Attach(info.Env(), IntArg(info, 1, 0), 0, fd));
+  if (fd < 0) return Status(info.Env(), UV_EBADF);
+  return Status(info.Env(), Attach(info.Env(), IntArg(info, 1, 0), 0, fd));
 }
 
 Napi::Value SocketHandle::Bind(const Napi::CallbackInfo& info) {
   const char* addr;
   size_t len;
-  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
-  if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Result(info.Env(), UV_EINVAL);
-  return Result(info.Env(), pump_->Bind(addr, len));
+  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Status(info.Env(), UV_EINVAL);
+  return Status(info.Env(), pump_->Bind(addr, len));
 }
 
 Napi::Value SocketHandle::Listen(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
-  return Result(info.Env(), pump_->Listen(IntArg(info, 0, 511)));
+  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  return Status(info.Env(), pump_->Listen(IntArg(info, 0, 511)));
 }
 
 Napi::Value SocketHandle::Connect(const Napi::CallbackInfo& info) {
   const char* addr;
   size_t len;
-  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
-  if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Result(info.Env(), UV_EINVAL);
-  return Result(info.Env(), pump_->Connect(addr, len));
+  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Status(info.Env(), UV_EINVAL);
+  return Status(info.Env(), pump_->Connect(addr, len));
 }
 
 Napi::Value SocketHandle::ReadStart(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
+  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
   auto* data = info.Env().GetInstanceData<AddonData>();
-  return Result(info.Env(), pump_->ReadStart(data->read_data, data->read_length));
+  return Status(info.Env(), pump_->ReadStart(data->read_data, data->read_length));
 }
 
 Napi::Value SocketHandle::ReadStop(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
-  return Result(info.Env(), pump_->ReadStop());
+  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  return Status(info.Env(), pump_->ReadStop());
 }
 
 // writev(chunks: Uint8Array | Uint8Array[]) → 0 written, 1 pending (onwrite
 // follows), or a negative error.
 Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (pump_ == nullptr) return Result(env, UV_EBADF);
-  if (info.Length() < 1) return Result(env, UV_EINVAL);
+  if (pump_ == nullptr) return Status(env, UV_EBADF);
+  if (info.Length() < 1) return Status(env, UV_EINVAL);
   std::vector<WriteChunk> chunks;
   WriteChunk one;
   if (ReadBytes(info[0], &one.data, &one.length)) {
@@ -143,22 +163,22 @@ Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
     chunks.reserve(count);
     for (uint32_t i = 0; i < count; i++) {
       WriteChunk chunk;
-      if (!ReadBytes(list.Get(i), &chunk.data, &chunk.length)) return Result(env, UV_EINVAL);
+      if (!ReadBytes(list.Get(i), &chunk.data, &chunk.length)) return Status(env, UV_EINVAL);
       chunks.push_back(chunk);
     }
   } else {
-    return Result(env, UV_EINVAL);
+    return Status(env, UV_EINVAL);
   }
   int r = pump_->Write(chunks.data(), chunks.size());
   // The OS still reads from these buffers: keep them alive until onwrite or
   // close, unless the pump keeps them for as long as the OS may need them.
   if (r == kWritePending && !pump_->HoldWriteOwner(info[0])) pending_write_ = Napi::Persistent(info[0]);
-  return Result(env, r);
+  return Status(env, r);
 }
 
 Napi::Value SocketHandle::Shutdown(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
-  return Result(info.Env(), pump_->ShutdownWrite());
+  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  return Status(info.Env(), pump_->ShutdownWrite());
 }
 
 Napi::Value SocketHandle::Close(const Napi::CallbackInfo& info) {
@@ -167,11 +187,11 @@ Napi::Value SocketHandle::Close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SocketHandle::SockAddr(Napi::Env env, bool peer) {
-  if (pump_ == nullptr) return Result(env, UV_EBADF);
+  if (pump_ == nullptr) return Status(env, UV_EBADF);
   char storage[kMaxSockAddr] = {0};
   size_t len = sizeof(storage);
   int err = peer ? pump_->GetPeerName(storage, &len) : pump_->GetSockName(storage, &len);
-  if (err != 0) return Result(env, err);
+  if (err != 0) return Status(env, err);
   return Napi::Buffer<char>::Copy(env, storage, len);
 }
 
@@ -183,22 +203,47 @@ Napi::Value SocketHandle::GetPeerName(const Napi::CallbackInfo& info) { return S
 Napi::Value SocketHandle::SetOption(const Napi::CallbackInfo& info) {
   const char* value;
   size_t len;
-  if (pump_ == nullptr) return Result(info.Env(), UV_EBADF);
-  if (info.Length() < 3 || !ReadBytes(info[2], &value, &len)) return Result(info.Env(), UV_EINVAL);
-  return Result(info.Env(), pump_->SetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value, len));
+  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  if (info.Length() < 3 || !ReadBytes(info[2], &value, &len)) return Status(info.Env(), UV_EINVAL);
+  return Status(info.Env(), pump_->SetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value, len));
 }
 
 // getsockopt(level, name, length) → Buffer or a negative error.
 Napi::Value SocketHandle::GetOption(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (pump_ == nullptr) return Result(env, UV_EBADF);
+  if (pump_ == nullptr) return Status(env, UV_EBADF);
   int length = IntArg(info, 2, 0);
-  if (length <= 0 || length > 256) return Result(env, UV_EINVAL);
+  if (length <= 0 || length > 256) return Status(env, UV_EINVAL);
   std::vector<char> value(static_cast<size_t>(length));
   size_t len = value.size();
   int err = pump_->GetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value.data(), &len);
-  if (err != 0) return Result(env, err);
+  if (err != 0) return Status(env, err);
   return Napi::Buffer<char>::Copy(env, value.data(), len);
+}
+
+// setAcceptOptions([{ level, name, value: Uint8Array }, ...]) on a listener:
+// set on every socket it accepts (see Pump::SetAcceptOptions).
+Napi::Value SocketHandle::SetAcceptOptions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (pump_ == nullptr) return Status(env, UV_EBADF);
+  if (info.Length() < 1 || !info[0].IsArray()) return Status(env, UV_EINVAL);
+  auto list = info[0].As<Napi::Array>();
+  std::vector<SocketOption> options;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsObject()) return Status(env, UV_EINVAL);
+    auto object = item.As<Napi::Object>();
+    Napi::Value level = object.Get("level");
+    Napi::Value name = object.Get("name");
+    const char* value;
+    size_t len;
+    if (!level.IsNumber() || !name.IsNumber() || !ReadBytes(object.Get("value"), &value, &len)) {
+      return Status(env, UV_EINVAL);
+    }
+    options.push_back(SocketOption{level.As<Napi::Number>().Int32Value(), name.As<Napi::Number>().Int32Value(),
+                                   std::vector<char>(value, value + len)});
+  }
+  return Status(env, pump_->SetAcceptOptions(std::move(options)));
 }
 
 Napi::Value SocketHandle::RefHandle(const Napi::CallbackInfo& info) {
@@ -215,6 +260,10 @@ Napi::Value SocketHandle::UnrefHandle(const Napi::CallbackInfo& info) {
 
 Napi::Value SocketHandle::GetFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pump_ == nullptr ? -1 : static_cast<double>(pump_->socket()));
+}
+
+Napi::Value SocketHandle::GetWindowsError(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(windows_error_));
 }
 
 // Uses the C API: while a worker is being terminated, calls into JavaScript
@@ -248,14 +297,14 @@ void SocketHandle::ReportPendingException(napi_env env) {
 // handler opens the HandleScope its values live in.
 void SocketHandle::OnConnect(int status) {
   Napi::HandleScope scope(Env());
-  Emit("onconnect", {Result(Env(), status)});
+  Emit("onconnect", {Status(Env(), status)});
 }
 
-void SocketHandle::OnConnection(int status, OsSocket accepted) {
+void SocketHandle::OnConnection(int status, AcceptedSocket* accepted) {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  if (status < 0) {
-    Emit("onconnection", {Result(env, status), env.Undefined()});
+  if (status < 0 || accepted == nullptr) {
+    Emit("onconnection", {Status(env, status < 0 ? status : UV_EINVAL), env.Undefined()});
     return;
   }
   auto* data = env.GetInstanceData<AddonData>();
@@ -264,31 +313,31 @@ void SocketHandle::OnConnection(int status, OsSocket accepted) {
   int err = UV_ENOMEM;
   if (napi_new_instance(env, data->handle_constructor.Value(), 0, nullptr, &peer) == napi_ok) {
     handle = Unwrap(Napi::Object(env, peer));
-    if (handle != nullptr) err = handle->Attach(env, kAcceptedFamily, 0, accepted);
+    if (handle != nullptr) err = handle->AttachAccepted(env, *accepted);
   }
   if (err != 0) {
     // The pump never took the socket over, so it is still ours to close.
-    CloseOsSocket(accepted);
+    CloseOsSocket(accepted->socket);
     bool pending = false;
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value ignored;
       napi_get_and_clear_last_exception(env, &ignored);
     }
-    Emit("onconnection", {Result(env, err), env.Undefined()});
+    Emit("onconnection", {Status(env, err), env.Undefined()});
     return;
   }
-  Emit("onconnection", {Result(env, 0), peer});
+  Emit("onconnection", {Status(env, 0), peer});
 }
 
 void SocketHandle::OnRead(intptr_t nread) {
   Napi::HandleScope scope(Env());
-  Emit("onread", {Result(Env(), static_cast<int>(nread))});
+  Emit("onread", {Status(Env(), static_cast<int>(nread))});
 }
 
 void SocketHandle::OnWriteDone(int status) {
   pending_write_.Reset();
   Napi::HandleScope scope(Env());
-  Emit("onwrite", {Result(Env(), status)});
+  Emit("onwrite", {Status(Env(), status)});
 }
 
 void SocketHandle::OnTeardown() {

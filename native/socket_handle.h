@@ -28,7 +28,7 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public PumpLis
 
   // PumpListener
   void OnConnect(int status) override;
-  void OnConnection(int status, OsSocket accepted) override;
+  void OnConnection(int status, AcceptedSocket* accepted) override;
   void OnRead(intptr_t nread) override;
   void OnWriteDone(int status) override;
   void OnTeardown() override;
@@ -47,12 +47,20 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public PumpLis
   Napi::Value GetSockName(const Napi::CallbackInfo& info);
   Napi::Value GetPeerName(const Napi::CallbackInfo& info);
   Napi::Value SetOption(const Napi::CallbackInfo& info);
+  Napi::Value SetAcceptOptions(const Napi::CallbackInfo& info);
   Napi::Value GetOption(const Napi::CallbackInfo& info);
   Napi::Value RefHandle(const Napi::CallbackInfo& info);
   Napi::Value UnrefHandle(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
+  Napi::Value GetWindowsError(const Napi::CallbackInfo& info);
 
   int Attach(Napi::Env env, int family, int protocol, OsSocket adopt);
+  int AttachAccepted(Napi::Env env, const AcceptedSocket& accepted);
+  // Makes `pump` (or, when null, the failure `err`) this handle's.
+  int UsePump(Pump* pump, int err);
+  // Every status handed to JavaScript passes here: it keeps the Windows
+  // error behind it (TakeWindowsError) for handle.windowsError.
+  Napi::Number Status(Napi::Env env, int status);
   void ReleasePump();
   Napi::Value SockAddr(Napi::Env env, bool peer);
   // Calls this.<name>(...args) as a top-level callback: microtasks and
@@ -62,6 +70,9 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public PumpLis
 
   Pump* pump_ = nullptr;
   bool ref_ = true;
+  // The Windows error behind the last negative status this handle returned
+  // or reported; 0 when it had none (and always off Windows).
+  uint32_t windows_error_ = 0;
   std::unique_ptr<Napi::AsyncContext> async_context_;
   Napi::Reference<Napi::Value> pending_write_;
 };

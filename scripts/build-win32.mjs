@@ -29,7 +29,7 @@ const CXX = `${TRIPLE}-g++-posix`;
 const DLLTOOL = `${TRIPLE}-dlltool`;
 
 // The libuv functions the Windows engine calls; node.exe exports them.
-const UV_IMPORTS = ['uv_async_init', 'uv_async_send', 'uv_close', 'uv_ref', 'uv_unref', 'uv_translate_sys_error'];
+const UV_IMPORTS = ['uv_async_init', 'uv_async_send', 'uv_close', 'uv_ref', 'uv_unref', 'uv_translate_sys_error', 'uv_timer_init', 'uv_timer_start', 'uv_timer_stop'];
 
 function fail(message) {
   console.error(`build-win32: ${message}`);
@@ -79,7 +79,7 @@ const uvLib = join(work, 'libuv_delay.a');
 run(DLLTOOL, ['-d', napiDef, '-y', napiLib]);
 run(DLLTOOL, ['-d', uvDef, '-y', uvLib]);
 
-const sources = ['addon.cc', 'socket_handle.cc', 'pump_win.cc', 'registry_win.cc', 'win_delay_load_hook.cc'].map((f) => join(root, 'native', f));
+const sources = ['addon.cc', 'socket_handle.cc', 'pump_win.cc', 'registry_win.cc', 'hcs_win.cc', 'win_delay_load_hook.cc'].map((f) => join(root, 'native', f));
 // Named as prebuildify names the other targets' binaries.
 const output = join(outDir, `${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name}.node`);
 run(CXX, [

@@ -81,6 +81,16 @@ interface Parts {
 
 function readParts(input: unknown, name: string): Parts {
   validateObject(input, name);
+  // { wsl: true } is looked up and followed by Server.listen only; anywhere
+  // else it would silently fall back to the default machine.
+  const { wsl } = input as { wsl?: unknown };
+  if (wsl !== undefined && wsl !== false) {
+    throw ERR_INVALID_ARG_VALUE(
+      `${name}.wsl`,
+      wsl,
+      'is understood by Server.listen() only; to connect, look the VM up first: { vmId: await getWslVmId(), port }',
+    );
+  }
   const { cid, port, vmId, serviceId, toHost } = input as AddressInput;
   if (cid !== undefined && vmId !== undefined) {
     throw ERR_INVALID_ARG_VALUE(name, input, 'must name the machine once: cid or vmId, not both');

@@ -1,8 +1,9 @@
 // Errors shaped like Node's own: the same classes, `code`s and message
 // wording as node:net, so callers can handle hvsock errors the way they
 // already handle net errors.
-import { getSystemErrorName, inspect } from 'node:util';
+import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
 import { formatAddress, type HvSocketAddress } from './address.js';
+import { formatWindowsError, windowsErrorEntry } from './windows-errors.js';
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
 
@@ -123,16 +124,38 @@ export function AbortError(cause?: unknown): Error & { code: string } {
   return error;
 }
 
+/** A system error from hvsock: node:net's fields, the address, and on Windows the OS's own number. */
+export interface HvSocketError extends NodeJS.ErrnoException, Partial<HvSocketAddress> {
+  /**
+   * Windows only: the error number Windows reported (a Winsock WSAE* or Win32
+   * ERROR_* value, or an HRESULT), on every error that came from Windows.
+   * `code` is what it means to a Node user (src/windows-errors.ts).
+   */
+  windowsError?: number;
+}
+
+let errnoByCode: Map<string, number> | undefined;
+function errnoOf(code: string): number | undefined {
+  errnoByCode ??= new Map([...getSystemErrorMap()].map(([errno, [name]]) => [name, errno]));
+  return errnoByCode.get(code);
+}
+
 /**
  * A failed system call, as node:net reports it: `connect ECONNREFUSED 1:5000`
  * with code, errno (negative, libuv numbering), syscall and the address fields.
+ * `windowsError` (the native handle's `windowsError`, 0 for none) names the
+ * code where libuv could not and is kept on the error.
  */
 export function systemError(
   errno: number,
   syscall: string,
   address?: Partial<HvSocketAddress>,
   extra?: string,
-): NodeJS.ErrnoException & Partial<HvSocketAddress> {
+  windowsError = 0,
+): HvSocketError {
+  const known = windowsError !== 0 ? windowsErrorEntry(windowsError) : undefined;
+  const knownErrno = known === undefined ? undefined : errnoOf(known.code);
+  if (knownErrno !== undefined) errno = knownErrno;
   let code: string;
   try {
     code = getSystemErrorName(errno);
@@ -141,12 +164,15 @@ export function systemError(
   }
   let message = `${syscall} ${code}`;
   if (extra !== undefined) message += `: ${extra}`;
+  // A code that says nothing still names what Windows said.
+  if (windowsError !== 0 && known === undefined) message += ` (${formatWindowsError(windowsError)})`;
   const where = address === undefined ? '' : formatAddress(address);
   if (where !== '') message += ` ${where}`;
-  const error = new Error(message) as NodeJS.ErrnoException & Partial<HvSocketAddress>;
+  const error = new Error(message) as HvSocketError;
   error.code = code;
   error.errno = errno;
   error.syscall = syscall;
+  if (windowsError !== 0) error.windowsError = windowsError >>> 0;
   if (address !== undefined) {
     for (const key of ['cid', 'port', 'vmId', 'serviceId'] as const) {
       if (address[key] !== undefined) (error as unknown as Record<string, unknown>)[key] = address[key];

@@ -8,7 +8,17 @@ import { Socket } from './socket.js';
 import type { ConnectOptions, ServerOptions } from './options.js';
 
 export * from './constants.js';
-export { parseAddress, MACHINE_NAMES } from './shorthand.js';
+export { parseAddress, MACHINE_NAMES, type ParsedAddress } from './shorthand.js';
+export {
+  getWslVmId,
+  lookupWslVmId,
+  ERR_WSL_VM_NOT_FOUND,
+  type WslVmIdResult,
+  type WslVmIdAttempt,
+  type WslVmIdSource,
+  type WslVmNotFoundError,
+} from './wsl-vm-id.js';
+export type { WslListenOptions, WslRestartEvent } from './wsl-server.js';
 export { getVmId, listVms, getNestedStatus, setNested, type VmInfo, type NestedStatus } from './hyperv-vm.js';
 export { registerService, listServices, unregisterService, SERVICES_KEY, type RegisteredService, type RegisterServiceOptions } from './services.js';
 export { isGuid, normalizeGuid, parseGuid, formatGuid, serviceIdFromPort, portFromServiceId, isTemplateServiceId } from './guid.js';
@@ -28,7 +38,9 @@ export {
 } from './address.js';
 export type { ConnectOptions, ListenOptions, ServerOptions, SocketOptions } from './options.js';
 export type { SocketReadyState } from './socket.js';
+export type { RedialOptions, RedialEvent } from './redial.js';
 export type { ConnectionListener } from './server.js';
+export type { HvSocketError } from './errors.js';
 export { Server, Socket };
 
 export function createServer(connectionListener?: ConnectionListener): Server;

@@ -31,9 +31,17 @@ export interface NativeHandle extends NativeHandleCallbacks {
   getpeername(): Buffer | number;
   setsockopt(level: number, name: number, value: Uint8Array): number;
   getsockopt(level: number, name: number, length: number): Buffer | number;
+  /** On a listener: options set on every socket it accepts (on Windows before AcceptEx). */
+  setAcceptOptions(options: ReadonlyArray<{ level: number; name: number; value: Uint8Array }>): number;
   ref(): void;
   unref(): void;
   readonly fd: number;
+  /**
+   * The Windows error behind the last negative status this handle returned
+   * or passed to a callback (0: none, or not from Windows; always 0 off
+   * Windows). Read it at once: the next call or callback replaces it.
+   */
+  readonly windowsError: number;
 }
 
 export interface NativeBinding {

@@ -4,6 +4,7 @@ import type { AddressInput } from './address.js';
 import { ERR_INVALID_ARG_TYPE } from './errors.js';
 import type { NativeHandle } from './native.js';
 import type { SocketPlatform } from './platform.js';
+import { redialSchedule, type RedialOptions } from './redial.js';
 import {
   validateAbortSignal,
   validateBoolean,
@@ -47,6 +48,13 @@ export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   signal?: AbortSignal;
   /** Used by connect()/createConnection() for the new socket. */
   allowHalfOpen?: boolean;
+  /**
+   * Retry a refused, unreachable or timed-out connect (the peer not listening
+   * yet) with backoff, each time on a fresh OS socket, for up to `timeout` ms.
+   * A number is `{ timeout }`. The socket emits 'connect' once, or one 'error'
+   * (the last attempt's, with an `attempts` count); 'redial' before each wait.
+   */
+  redial?: number | RedialOptions;
 }
 
 export interface SocketOptions {
@@ -134,6 +142,7 @@ export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number)
   if (options.timeout !== undefined) validateIdleTimeout(options.timeout, 'options.timeout');
   if (options.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
   if (options.allowHalfOpen !== undefined) validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen');
+  if (options.redial !== undefined) redialSchedule(options.redial);
   validateHyperVOptions(options);
   return [options, listener];
 }

@@ -1,9 +1,11 @@
 // A listening Hyper-V / vsock socket with node:net's Server behaviour:
 // 'listening' after listen(), 'connection' per accepted socket, close() that
 // stops accepting at once and emits 'close' when the last connection is gone.
+// listen({ wsl: true, port }) follows WSL 2's VM across restarts (wsl-server.ts).
 import { EventEmitter } from 'node:events';
 import { onAbort, type Unsubscribe } from './abort.js';
-import type { HvSocketAddress } from './address.js';
+import type { HvSocketAddress, ResolvedAddress } from './address.js';
+import { HV_GUID_WILDCARD } from './constants.js';
 import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError } from './errors.js';
 import { loadBinding, type NativeHandle } from './native.js';
 import {
@@ -19,6 +21,19 @@ import {
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from './platform.js';
 import { Socket } from './socket.js';
+import {
+  defaultWslFollower,
+  ERR_WSL_ON_LINUX,
+  kWslFollow,
+  WSL_CHECK_INTERVAL_MS,
+  wantsWsl,
+  WslWatch,
+  wslServicePart,
+  type InternalWslListenOptions,
+  type WslListenOptions,
+  type WslRestartEvent,
+} from './wsl-server.js';
+import type { WslVmNotFoundError } from './wsl-vm-id.js';
 
 /** Node's default backlog. */
 const DEFAULT_BACKLOG = 511;
@@ -26,6 +41,23 @@ const DEFAULT_BACKLOG = 511;
 const ACCEPT_RETRY_MS = 100;
 
 export type ConnectionListener = (socket: Socket) => void;
+
+/** A listening socket, or why it could not be made. */
+type Opened = { handle: NativeHandle } | { errno: number; syscall: string; windowsError: number };
+
+// The WSL events, typed; everything else keeps EventEmitter's signatures.
+type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface Server {
+  on(event: 'wslrestart', listener: (event: WslRestartEvent) => void): this;
+  on(event: 'wsldown', listener: (error: WslVmNotFoundError) => void): this;
+  on(event: string | symbol, listener: Listener): this;
+  once(event: 'wslrestart', listener: (event: WslRestartEvent) => void): this;
+  once(event: 'wsldown', listener: (error: WslVmNotFoundError) => void): this;
+  once(event: string | symbol, listener: Listener): this;
+  addListener(event: 'wslrestart', listener: (event: WslRestartEvent) => void): this;
+  addListener(event: 'wsldown', listener: (error: WslVmNotFoundError) => void): this;
+  addListener(event: string | symbol, listener: Listener): this;
+}
 
 export class Server extends EventEmitter {
   /** Further connections are closed at once ('drop' event) while this many are open. */
@@ -39,9 +71,10 @@ export class Server extends EventEmitter {
   #refed = true;
   #transport: SocketPlatform | undefined;
   #platform: SocketPlatform | null = null;
-  #acceptedOptions: SocketOption[] = [];
   #acceptRetry: NodeJS.Timeout | null = null;
   #stopWatchingSignal: Unsubscribe | null = null;
+  /** Set while the server follows WSL (listen({ wsl: true })), bound or waiting. */
+  #wsl: WslWatch | null = null;
 
   constructor(options?: ServerOptions | ConnectionListener, connectionListener?: ConnectionListener) {
     super();
@@ -66,34 +99,69 @@ export class Server extends EventEmitter {
   /**
    * listen(options[, callback]) with `{ cid?, port }` or `{ vmId?, serviceId }`
    * (machine part defaults to "any"), `{ fd }` to adopt a listening socket,
-   * or listen(port[, backlog][, callback]). `{ port: 0 }` picks a free port on Linux.
+   * `{ wsl: true, port }` to follow WSL 2's VM (Windows), or
+   * listen(port[, backlog][, callback]). `{ port: 0 }` picks a free port on Linux.
    */
-  listen(options?: ListenOptions, callback?: () => void): this;
+  listen(options?: ListenOptions & WslListenOptions, callback?: () => void): this;
   listen(port: number, backlog?: number, callback?: () => void): this;
   listen(port: number, callback?: () => void): this;
   listen(callback?: () => void): this;
   listen(...args: unknown[]): this {
     const [options, callback] = normalizeListenArgs(args);
     const platform = this.#transport ?? hostPlatform('listen');
+    if (wantsWsl(options as InternalWslListenOptions)) return this.#listenOnWsl(options, platform, callback);
     const adopting = options.fd !== undefined;
     const target = adopting ? undefined : platform.resolve(options, 'listen');
     const socketOptions = platform.socketOptions(options);
     const acceptedOptions = platform.acceptedSocketOptions(options);
-    if (this.#handle !== null) throw ERR_SERVER_ALREADY_LISTEN();
+    if (!this.#begin(options, callback)) return this;
+
+    const opened = this.#open(platform, options, target, socketOptions, acceptedOptions);
+    if ('errno' in opened) {
+      const error = systemError(opened.errno, opened.syscall, target?.address, undefined, opened.windowsError);
+      process.nextTick(() => this.emit('error', error));
+      return this;
+    }
+    this.#use(opened.handle, platform, target);
+    if (options.signal !== undefined) this.#stopWatchingSignal = onAbort(options.signal, () => this.close());
+    process.nextTick(() => {
+      if (this.#handle === opened.handle) this.emit('listening');
+    });
+    return this;
+  }
+
+  /**
+   * The part of listen() after the arguments are checked and before any
+   * socket exists: false when a pre-aborted signal ends it here (then the
+   * server just closes, as node:net's does).
+   */
+  #begin(options: ListenOptions, callback: (() => void) | undefined): boolean {
+    if (this.#handle !== null || this.#wsl !== null) throw ERR_SERVER_ALREADY_LISTEN();
     if (callback !== undefined) this.once('listening', callback);
     if (options.signal?.aborted) {
       process.nextTick(() => this.close());
-      return this;
+      return false;
     }
+    return true;
+  }
 
+  /** A socket bound to `target` (or adopted from options.fd) and listening, or the failed call. */
+  #open(
+    platform: SocketPlatform,
+    options: ListenOptions,
+    target: ResolvedAddress | undefined,
+    socketOptions: SocketOption[],
+    acceptedOptions: SocketOption[],
+  ): Opened {
     const handle = new (loadBinding().SocketHandle)();
-    const fail = (errno: number, syscall: string): this => {
+    const fail = (errno: number, syscall: string): Opened => {
+      const { windowsError } = handle;
+      // An adopted socket that failed here is still its owner's: the engine
+      // leaves it open (and as it was).
       handle.close();
-      const error = systemError(errno, syscall, target?.address);
-      process.nextTick(() => this.emit('error', error));
-      return this;
+      return { errno, syscall, windowsError };
     };
-    if (adopting) {
+    if (target === undefined) {
       const err = handle.adopt(options.fd as number, platform.family);
       if (err < 0) return fail(err, 'listen');
     } else {
@@ -101,26 +169,106 @@ export class Server extends EventEmitter {
       if (err < 0) return fail(err, 'socket');
       err = applySocketOptions(handle, socketOptions);
       if (err < 0) return fail(err, 'setsockopt');
-      err = handle.bind((target as NonNullable<typeof target>).sockaddr);
+      err = handle.bind(target.sockaddr);
       if (err < 0) return fail(err, 'bind');
     }
     // An adopted socket may already listen; listening again only updates the backlog.
     let err = handle.listen(options.backlog ?? DEFAULT_BACKLOG);
     if (err < 0) return fail(err, 'listen');
+    // Set by the engine on every accept socket: on Windows before AcceptEx,
+    // the only moment HVSOCKET_CONNECTED_SUSPEND can shape the connection.
+    err = handle.setAcceptOptions(acceptedOptions);
+    if (err < 0) return fail(err, 'setsockopt');
     handle.onconnection = (status, peer) => this.#onConnection(status, peer);
+    // On Windows an accept that cannot be posted is not a listen failure: the
+    // engine reports it as an accept error and keeps trying.
     err = handle.readStart();
     if (err < 0) return fail(err, 'listen');
+    return { handle };
+  }
+
+  /** Makes `handle` this server's listener. */
+  #use(handle: NativeHandle, platform: SocketPlatform, target: ResolvedAddress | undefined): void {
     if (!this.#refed) handle.unref();
     this.#handle = handle;
     this.#platform = platform;
-    this.#acceptedOptions = acceptedOptions;
     const raw = handle.getsockname();
     this.#address = typeof raw === 'number' ? (target?.address ?? null) : platform.decode(raw);
-    if (options.signal !== undefined) this.#stopWatchingSignal = onAbort(options.signal, () => this.close());
-    process.nextTick(() => {
-      if (this.#handle === handle) this.emit('listening');
+  }
+
+  /**
+   * listen({ wsl: true, ... }): checks everything now, as listen() does, then
+   * binds WSL's VM once it is found and again after each restart. While WSL
+   * is down the server waits ('wsldown'), it does not fail.
+   */
+  #listenOnWsl(options: InternalWslListenOptions, platform: SocketPlatform, callback: (() => void) | undefined): this {
+    if (platform.name === 'linux') throw ERR_WSL_ON_LINUX('options.wsl', options.wsl);
+    const service = wslServicePart(options);
+    // The service part, checked with a stand-in machine: a bad port fails here, not at the first bind.
+    platform.resolve({ ...service, vmId: HV_GUID_WILDCARD }, 'listen');
+    const socketOptions = platform.socketOptions(options);
+    const acceptedOptions = platform.acceptedSocketOptions(options);
+    if (!this.#begin(options, callback)) return this;
+    const override = options[kWslFollow];
+    const watch = new WslWatch(override?.source ?? defaultWslFollower(), override?.intervalMs ?? WSL_CHECK_INTERVAL_MS, {
+      found: (vmId, previous) => this.#bindWsl(vmId, previous, service, platform, socketOptions, acceptedOptions),
+      lost: (error) => this.emit('wsldown', error),
     });
+    this.#wsl = watch;
+    // Until a listener is bound, the watch is what keeps a ref()ed server's process alive.
+    watch.setKeepAlive(this.#refed);
+    if (options.signal !== undefined) this.#stopWatchingSignal = onAbort(options.signal, () => this.close());
+    watch.start();
     return this;
+  }
+
+  /** Listens on WSL's VM `vmId`, in place of `previous`'s listener; a failure closes the server. */
+  #bindWsl(
+    vmId: string,
+    previous: string | null,
+    service: ListenOptions,
+    platform: SocketPlatform,
+    socketOptions: SocketOption[],
+    acceptedOptions: SocketOption[],
+  ): boolean {
+    // As a failed listen(): 'error', and the server stops (then 'close').
+    const fail = (error: unknown): false => {
+      process.nextTick(() => this.emit('error', error));
+      this.close();
+      return false;
+    };
+    let target: ResolvedAddress;
+    try {
+      // Throws only for an ID this OS cannot bind (from an odd source).
+      target = platform.resolve({ ...service, vmId }, 'listen');
+    } catch (error) {
+      return fail(error);
+    }
+    // The old VM is gone, and its listener with it: close it before binding the new one.
+    if (this.#handle !== null) {
+      this.#handle.onconnection = undefined;
+      this.#handle.close();
+      this.#handle = null;
+    }
+    let opened: Opened;
+    try {
+      opened = this.#open(platform, service, target, socketOptions, acceptedOptions);
+    } catch (error) {
+      // No native binary: what listen() throws at once arrives here after the lookup.
+      return fail(error);
+    }
+    if ('errno' in opened) {
+      return fail(systemError(opened.errno, opened.syscall, target.address, undefined, opened.windowsError));
+    }
+    this.#use(opened.handle, platform, target);
+    this.#wsl?.setKeepAlive(false);
+    const handle = opened.handle;
+    process.nextTick(() => {
+      if (this.#handle !== handle) return;
+      if (previous === null) this.emit('listening');
+      else this.emit('wslrestart', { previousVmId: previous, vmId } satisfies WslRestartEvent);
+    });
+    return true;
   }
 
   /** The bound address in every form that has a meaning on this OS, or null when not listening. */
@@ -136,9 +284,11 @@ export class Server extends EventEmitter {
   close(callback?: (error?: Error) => void): this {
     if (callback !== undefined) {
       validateCallback(callback);
-      if (this.#handle === null) this.once('close', () => callback(ERR_SERVER_NOT_RUNNING()));
+      if (this.#handle === null && this.#wsl === null) this.once('close', () => callback(ERR_SERVER_NOT_RUNNING()));
       else this.once('close', callback);
     }
+    this.#wsl?.stop();
+    this.#wsl = null;
     if (this.#handle !== null) {
       this.#handle.onconnection = undefined;
       this.#handle.close();
@@ -162,12 +312,14 @@ export class Server extends EventEmitter {
   ref(): this {
     this.#refed = true;
     this.#handle?.ref();
+    this.#wsl?.setKeepAlive(this.#handle === null);
     return this;
   }
 
   unref(): this {
     this.#refed = false;
     this.#handle?.unref();
+    this.#wsl?.setKeepAlive(false);
     return this;
   }
 
@@ -179,14 +331,9 @@ export class Server extends EventEmitter {
   #onConnection(status: number, peer: NativeHandle | undefined): void {
     const platform = this.#platform;
     if (status < 0 || peer === undefined || platform === null) {
+      const error = systemError(status, 'accept', undefined, undefined, this.#handle?.windowsError);
       if (isResourceExhaustion(status)) this.#pauseAccepting();
-      this.emit('error', systemError(status, 'accept'));
-      return;
-    }
-    const err = applySocketOptions(peer, this.#acceptedOptions);
-    if (err < 0) {
-      peer.close();
-      this.emit('error', systemError(err, 'setsockopt'));
+      this.emit('error', error);
       return;
     }
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
@@ -230,9 +377,9 @@ export class Server extends EventEmitter {
   }
 
   #emitCloseIfDrained(): void {
-    if (this.#handle !== null || this.#connections.size > 0) return;
+    if (this.#handle !== null || this.#wsl !== null || this.#connections.size > 0) return;
     process.nextTick(() => {
-      if (this.#handle === null && this.#connections.size === 0) this.emit('close');
+      if (this.#handle === null && this.#wsl === null && this.#connections.size === 0) this.emit('close');
     });
   }
 }

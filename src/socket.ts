@@ -1,6 +1,7 @@
 // A Hyper-V / vsock stream socket with node:net's Socket behaviour: the same
 // event order (connect, ready, data, end, finish, close), half-close through
 // end(), idle timeouts, ref/unref, and Node-style errors.
+import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { onAbort, type Unsubscribe } from './abort.js';
 import type { HvSocketAddress } from './address.js';
@@ -17,10 +18,40 @@ import {
   type InternalSocketOptions,
   type SocketOptions,
 } from './options.js';
-import { applySocketOptions, hostPlatform, uvErrno, type SocketPlatform } from './platform.js';
+import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from './platform.js';
+import { isTransientConnectError, nextRedial, redialSchedule, type RedialEvent, type RedialSchedule } from './redial.js';
 
 type Callback = (error?: Error | null) => void;
 export type SocketReadyState = 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
+
+/** What each connect attempt needs, and the redial bookkeeping between attempts. */
+interface Dial {
+  sockaddr: Uint8Array;
+  socketOptions: readonly SocketOption[];
+  redial: RedialSchedule | null;
+  /** performance.now() at connect(): the redial deadline counts from here. */
+  started: number;
+  attempts: number;
+  /** The attempt under way is the last the redial timeout allows. */
+  last: boolean;
+  /** The wait before the next attempt; it keeps the loop alive unless the socket is unref()d. */
+  timer: NodeJS.Timeout | null;
+}
+
+// The 'redial' event, typed; everything else keeps Duplex's signatures.
+type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface Socket {
+  on(event: 'redial', listener: (event: RedialEvent) => void): this;
+  on(event: string | symbol, listener: Listener): this;
+  once(event: 'redial', listener: (event: RedialEvent) => void): this;
+  once(event: string | symbol, listener: Listener): this;
+  addListener(event: 'redial', listener: (event: RedialEvent) => void): this;
+  addListener(event: string | symbol, listener: Listener): this;
+  prependListener(event: 'redial', listener: (event: RedialEvent) => void): this;
+  prependListener(event: string | symbol, listener: Listener): this;
+  prependOnceListener(event: 'redial', listener: (event: RedialEvent) => void): this;
+  prependOnceListener(event: string | symbol, listener: Listener): this;
+}
 
 export class Socket extends Duplex {
   /** True between connect() and the 'connect' event (or failure). */
@@ -43,6 +74,7 @@ export class Socket extends Duplex {
   #idleTimer: NodeJS.Timeout | null = null;
   #onClose: ((socket: Socket) => void) | null = null;
   #stopWatchingSignal: Unsubscribe | null = null;
+  #dial: Dial | null = null;
 
   constructor(options?: SocketOptions) {
     const { allowHalfOpen = false, signal } = validateSocketOptions(options);
@@ -73,6 +105,7 @@ export class Socket extends Duplex {
     const [options, listener] = normalizeConnectArgs(args, platform.maxConnectTimeout);
     const target = platform.resolve(options, 'connect');
     const socketOptions = platform.socketOptions(options);
+    const redial = options.redial === undefined ? null : redialSchedule(options.redial);
     if (this.#handle !== null || this.connecting || this.destroyed) {
       throw ERR_SOCKET_CLOSED();
     }
@@ -84,16 +117,9 @@ export class Socket extends Duplex {
     this.#platform = platform;
     this.#target = target.address;
     this.connecting = true;
-    const binding = loadBinding();
-    const handle = new binding.SocketHandle();
-    let err = handle.open(platform.family, platform.protocol);
-    if (err < 0) return this.#failSoon(err, 'socket');
-    this.#attach(handle);
-    err = applySocketOptions(handle, socketOptions);
-    if (err < 0) return this.#failSoon(err, 'setsockopt');
-    handle.onconnect = (status) => this.#afterConnect(status);
-    err = handle.connect(target.sockaddr);
-    if (err < 0) return this.#failSoon(platform.connectError(err), 'connect');
+    const started = performance.now();
+    this.#dial = { sockaddr: target.sockaddr, socketOptions, redial, started, attempts: 0, last: false, timer: null };
+    this.#attempt();
     return this;
   }
 
@@ -175,12 +201,14 @@ export class Socket extends Duplex {
   unref(): this {
     this.#refed = false;
     this.#handle?.unref();
+    this.#dial?.timer?.unref();
     return this;
   }
 
   ref(): this {
     this.#refed = true;
     this.#handle?.ref();
+    this.#dial?.timer?.ref();
     return this;
   }
 
@@ -212,7 +240,7 @@ export class Socket extends Duplex {
     if (this.#reading) return;
     const err = this.#handle.readStart();
     if (err < 0) {
-      this.destroy(systemError(err, 'read'));
+      this.destroy(systemError(err, 'read', undefined, undefined, this.#handle.windowsError));
       return;
     }
     this.#reading = true;
@@ -235,10 +263,17 @@ export class Socket extends Duplex {
       callback();
       return;
     }
+    // Linux vsock answers getpeername with ENOTCONN once this side has shut
+    // down (vsock_shutdown leaves SS_CONNECTED): read the peer first, so that
+    // remoteAddress stays readable after end(), as with node:net.
+    this.#remote ??= this.#sockaddr('getpeername');
     const err = this.#handle.shutdown();
     // A peer that is already gone has nothing left to half-close.
-    if (err < 0 && err !== uvErrno('ENOTCONN')) callback(systemError(err, 'shutdown'));
-    else callback();
+    if (err < 0 && err !== uvErrno('ENOTCONN')) {
+      callback(systemError(err, 'shutdown', undefined, undefined, this.#handle.windowsError));
+    } else {
+      callback();
+    }
   }
 
   override _destroy(error: Error | null, callback: Callback): void {
@@ -246,13 +281,9 @@ export class Socket extends Duplex {
     this.connecting = false;
     this.#stopWatchingSignal?.();
     this.#stopWatchingSignal = null;
-    const handle = this.#handle;
-    this.#handle = null;
-    this.#reading = false;
-    if (handle !== null) {
-      handle.onread = handle.onwrite = handle.onconnect = undefined;
-      handle.close();
-    }
+    if (this.#dial?.timer) clearTimeout(this.#dial.timer);
+    this.#dial = null;
+    this.#closeHandle();
     const pendingWrite = this.#writeCallback;
     this.#writeCallback = null;
     this.#pendingWrite = null;
@@ -274,6 +305,75 @@ export class Socket extends Duplex {
     handle.onwrite = (status) => this.#onWrite(status);
   }
 
+  /** Closes the OS socket; its late callbacks, if any, go nowhere. */
+  #closeHandle(): void {
+    const handle = this.#handle;
+    this.#handle = null;
+    this.#reading = false;
+    if (handle !== null) {
+      handle.onread = handle.onwrite = handle.onconnect = undefined;
+      handle.close();
+    }
+  }
+
+  /** One connect attempt, on a new OS socket. */
+  #attempt(): void {
+    const dial = this.#dial;
+    const platform = this.#platform;
+    if (dial === null || platform === null) return;
+    dial.timer = null;
+    dial.attempts++;
+    const handle = new (loadBinding().SocketHandle)();
+    let err = handle.open(platform.family, platform.protocol);
+    if (err < 0) return this.#attemptFailedSoon(err, 'socket', handle.windowsError);
+    this.#attach(handle);
+    err = applySocketOptions(handle, dial.socketOptions);
+    if (err < 0) return this.#attemptFailedSoon(err, 'setsockopt', handle.windowsError);
+    handle.onconnect = (status) => {
+      if (handle === this.#handle) this.#afterConnect(status);
+    };
+    err = handle.connect(dial.sockaddr);
+    if (err < 0) return this.#attemptFailedSoon(platform.connectError(err), 'connect', handle.windowsError);
+  }
+
+  /** A failure connect() itself returned: reported on a later tick, as node:net does. */
+  #attemptFailedSoon(errno: number, syscall: string, windowsError: number): void {
+    const error = systemError(errno, syscall, this.#target, undefined, windowsError);
+    const handle = this.#handle;
+    process.nextTick(() => {
+      if (handle === this.#handle) this.#attemptFailed(error);
+    });
+  }
+
+  /**
+   * The end of a failed attempt: another one after a wait when redialing
+   * and the failure is transient and the time not up; otherwise the error.
+   */
+  #attemptFailed(error: NodeJS.ErrnoException): void {
+    const dial = this.#dial;
+    if (this.destroyed || dial === null) return;
+    if (dial.redial === null) {
+      this.destroy(error);
+      return;
+    }
+    const next =
+      isTransientConnectError(error) && !dial.last
+        ? nextRedial(dial.redial, dial.attempts, performance.now() - dial.started)
+        : null;
+    if (next === null) {
+      this.destroy(Object.assign(error, { attempts: dial.attempts }));
+      return;
+    }
+    const { delay, last } = next;
+    dial.last = last;
+    this.#closeHandle();
+    dial.timer = setTimeout(() => this.#attempt(), delay);
+    // As node:net, a connecting socket keeps the process alive, waits included.
+    if (!this.#refed) dial.timer.unref();
+    // After the timer is set: a listener may destroy() the socket, which clears it.
+    this.emit('redial', { attempt: dial.attempts, delay, error } satisfies RedialEvent);
+  }
+
   #sockaddr(which: 'getsockname' | 'getpeername', handle = this.#handle): HvSocketAddress | undefined {
     if (handle === null) return undefined;
     const raw = handle[which]();
@@ -281,19 +381,14 @@ export class Socket extends Duplex {
     return this.#platform.decode(raw);
   }
 
-  #failSoon(errno: number, syscall: string): this {
-    const error = systemError(errno, syscall, this.#target);
-    process.nextTick(() => this.destroy(error));
-    return this;
-  }
-
   #afterConnect(status: number): void {
     if (this.destroyed || this.#handle === null) return;
     if (status < 0) {
       const errno = this.#platform?.connectError(status) ?? status;
-      this.destroy(systemError(errno, 'connect', this.#target));
+      this.#attemptFailed(systemError(errno, 'connect', this.#target, undefined, this.#handle.windowsError));
       return;
     }
+    this.#dial = null;
     this.connecting = false;
     this.#touch();
     const pending = this.#pendingWrite;
@@ -318,7 +413,7 @@ export class Socket extends Duplex {
     this.#touch();
     const result = handle.writev(chunks.length === 1 ? (chunks[0] as Buffer) : chunks);
     if (result < 0) {
-      callback(systemError(result, 'write'));
+      callback(systemError(result, 'write', undefined, undefined, handle.windowsError));
       return;
     }
     for (const chunk of chunks) this.#bytesWritten += chunk.length;
@@ -331,7 +426,7 @@ export class Socket extends Duplex {
     this.#writeCallback = null;
     if (callback === null) return;
     this.#touch();
-    callback(status < 0 ? systemError(status, 'write') : null);
+    callback(status < 0 ? systemError(status, 'write', undefined, undefined, this.#handle?.windowsError) : null);
   }
 
   #onRead(nread: number): void {
@@ -354,7 +449,7 @@ export class Socket extends Duplex {
       this.read(0);
       return;
     }
-    this.destroy(systemError(nread, 'read'));
+    this.destroy(systemError(nread, 'read', undefined, undefined, handle.windowsError));
   }
 
   #touch(): void {

@@ -4,6 +4,7 @@
 import { connect, type Socket } from '../index.js';
 import { parseAddress } from '../shorthand.js';
 import { EXIT_OK } from './exit-codes.js';
+import { withWslVmId } from './wsl.js';
 
 export interface BenchOptions {
   mib: number;
@@ -23,9 +24,10 @@ export interface BenchResult {
 
 const CHUNK = 64 * 1024;
 
-function open(address: string): Promise<Socket> {
+async function open(address: string): Promise<Socket> {
+  const target = await withWslVmId(parseAddress(address, 'address'));
   return new Promise((resolve, reject) => {
-    const socket = connect({ ...parseAddress(address, 'address'), allowHalfOpen: true });
+    const socket = connect({ ...target, allowHalfOpen: true });
     socket.once('connect', () => resolve(socket));
     socket.once('error', reject);
   });

@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { createServer, connect, type Socket } from '../index.js';
 import { parseAddress } from '../shorthand.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { reportWsl, withWslVmId } from './wsl.js';
 
 export interface BridgeIo {
   stdin: Readable;
@@ -34,8 +35,23 @@ function bridge(socket: Socket, io: BridgeIo, releaseStdin = true): Promise<numb
   });
 }
 
-export function runConnect(target: string, io: BridgeIo): Promise<number> {
-  const socket = connect({ ...parseAddress(target, 'address'), allowHalfOpen: true });
+/** `--wait <seconds>` → milliseconds for the redial option; a usage error when malformed. */
+export function waitOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds > 1_000_000) {
+    throw Object.assign(new Error(`--wait must be a number of seconds from 0 to 1000000, not "${text}"`), { code: 'ERR_INVALID_ARG_VALUE' });
+  }
+  return seconds * 1000;
+}
+
+/** `waitMs` (--wait): keep redialing a peer that is not listening yet for that long. */
+export async function runConnect(target: string, io: BridgeIo, waitMs?: number): Promise<number> {
+  // wsl:<port> is looked up once, here: a connection does not follow restarts.
+  const address = await withWslVmId(parseAddress(target, 'address'));
+  const socket = connect({ ...address, allowHalfOpen: true, ...(waitMs === undefined ? {} : { redial: waitMs }) });
+  // Once, not per attempt: a script's log should not fill with retries.
+  socket.once('redial', ({ error }) => io.log(`hvsock: ${error.message}; retrying for up to ${(waitMs ?? 0) / 1000} s`));
   return bridge(socket, io);
 }
 
@@ -60,6 +76,7 @@ export function runListen(target: string, io: BridgeIo, keepOpen = false): Promi
       io.log(`hvsock: ${error.message}`);
       resolve(exitCodeFor(error));
     });
+    reportWsl(server, io.log);
     server.once('listening', () => io.log(`hvsock: listening on ${target}`));
     server.listen(parseAddress(target, 'address'));
   });

@@ -5,10 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { join } from 'node:path';
-import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW } from '../constants.js';
+import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY } from '../constants.js';
 import { getSystemErrorName } from 'node:util';
 import { loadBinding, packageRoot } from '../native.js';
 import { isElevated, listServices, type RegisteredService } from '../services.js';
+import { isWsl1Kernel, isWsl2Kernel } from '../wsl-parse.js';
 
 /** Linux vsock transports, by kernel module name, and what each means for this machine. */
 export const LINUX_TRANSPORTS = {
@@ -42,12 +43,22 @@ export interface DoctorFacts {
 
 export type Role = 'guest' | 'host' | 'nested' | 'none' | 'unknown';
 
-export interface DoctorReport extends DoctorFacts {
+export interface DoctorReport extends Omit<DoctorFacts, 'localCid'> {
   family: 'AF_VSOCK' | 'AF_HYPERV' | null;
   role: Role;
   loopback: boolean;
+  /** Linux inside WSL, told by the kernel release ("…-microsoft-standard-WSL2"; WSL 1's ends in "-Microsoft"). */
+  wsl: 'wsl2' | 'wsl1' | null;
+  /** As gathered, except VMADDR_CID_ANY reads "any": a Hyper-V guest (WSL 2 too) has no CID of its own. */
+  localCid?: number | string;
   advice: string[];
 }
+
+/** What the Windows side must do for WSL 2, said the same way from either side. */
+const WSL_WINDOWS_SIDE =
+  "on Windows, a server for WSL must bind WSL's VM ID, not any or children (a wildcard listener never sees WSL's connections): " +
+  'hvsock listen wsl:<port> (or listen({ wsl: true, port })) looks it up and follows it across WSL restarts; hvsock wsl id (getWslVmId()) prints it. ' +
+  'Run it as the same Windows user who started WSL (another user, even an elevated administrator, gets EACCES); no service registration is needed.';
 
 /** socket() of a family: true, or the error's code name. */
 function probe(family: number, protocol: number): true | string {
@@ -107,19 +118,28 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
   let family: DoctorReport['family'] = null;
   let role: Role = 'unknown';
   let loopback = false;
+  let wsl: DoctorReport['wsl'] = null;
+  const localCid = facts.localCid === VMADDR_CID_ANY ? 'any' : facts.localCid;
   if (facts.platform === 'linux') {
     family = 'AF_VSOCK';
+    wsl = isWsl2Kernel(facts.release) ? 'wsl2' : isWsl1Kernel(facts.release) ? 'wsl1' : null;
     const t = facts.transports;
     const guest = t !== undefined && GUEST_TRANSPORTS.some((name) => t[name]);
     const host = t?.vhost_vsock === true;
     loopback = t?.vsock_loopback === true;
     role = guest && host ? 'nested' : guest ? 'guest' : host ? 'host' : 'none';
-    if (facts.sockets !== true) {
+    if (wsl === 'wsl1') {
+      advice.push('WSL 1 has no VM and no vsock: convert the distribution to WSL 2 (on Windows: wsl --set-version <distribution> 2).');
+    } else if (facts.sockets !== true) {
       advice.push(`socket(AF_VSOCK) fails with ${facts.sockets}: load the vsock module for your hypervisor (modprobe hv_sock on Hyper-V, vmw_vsock_virtio_transport on KVM/QEMU).`);
     } else if (role === 'none' && !loopback) {
       advice.push('vsock is present but no transport is loaded: modprobe hv_sock (Hyper-V guest), vmw_vsock_virtio_transport (KVM/QEMU guest), vhost_vsock (host) or vsock_loopback (local testing).');
     }
-    if (t?.hv_sock) {
+    if (wsl === 'wsl2') {
+      advice.push('WSL 2: reach Windows with parent:<port> (CID 2); vsock loopback (CID 1) does not exist in WSL\'s VM.');
+      advice.push(`WSL client, Windows server: ${WSL_WINDOWS_SIDE}`);
+      advice.push('WSL server, Windows client: listen here on any:<port>; on Windows, hvsock connect wsl:<port> (or connect({ vmId: await getWslVmId(), port })).');
+    } else if (t?.hv_sock) {
       advice.push('Hyper-V guest: reach the host with parent:<port> (CID 2). On the Windows host, register the service GUID of that port once: hvsock service register --name <name> --service-id <port>.');
     }
     if (role === 'nested') {
@@ -128,7 +148,9 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
       advice.push('Host: reach a guest by its CID (<cid>:<port>); the CID is set per VM (QEMU -device vhost-vsock-pci,guest-cid=N).');
     }
     if (loopback) advice.push('vsock_loopback is loaded: loopback:<port> (CID 1) works for trying things on this machine.');
-    if (typeof facts.localCid === 'number') advice.push(`Peers reach this machine at CID ${facts.localCid}.`);
+    if (localCid === 'any') {
+      advice.push('The local CID reads VMADDR_CID_ANY: as in any Hyper-V guest, this machine has no CID of its own; its host reaches it by VM ID.');
+    } else if (typeof localCid === 'number') advice.push(`Peers reach this machine at CID ${localCid}.`);
   } else if (facts.platform === 'win32') {
     family = 'AF_HYPERV';
     role = facts.sockets === true ? 'unknown' : 'none';
@@ -145,11 +167,14 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
     }
     if (facts.sockets === true) {
       advice.push('A host reaches a VM by its ID ((Get-VM -Name X).Id, or hvsock vm id X); a guest reaches its host with parent:<port>. Services other than loopback need a registry entry on the host (hvsock service register).');
+      advice.push(`WSL 2 is the exception: ${WSL_WINDOWS_SIDE}`);
     }
   } else {
     advice.push(`Hyper-V sockets exist on Windows and Linux; ${facts.platform} has neither AF_HYPERV nor AF_VSOCK support in hvsock.`);
   }
-  return { ...facts, family, role, loopback, advice };
+  const report: DoctorReport = { ...facts, family, role, loopback, wsl, advice };
+  if (localCid !== undefined) report.localCid = localCid;
+  return report;
 }
 
 export function formatReport(report: DoctorReport): string {
@@ -157,6 +182,7 @@ export function formatReport(report: DoctorReport): string {
     `hvsock ${report.hvsock} on Node ${report.node}, ${report.platform} ${report.release} (${report.arch})`,
     `sockets:   ${report.family ?? 'none'} ${report.sockets === true ? 'available' : `unavailable (${report.sockets})`}`,
   ];
+  if (report.wsl !== null) lines.push(`inside:    ${report.wsl === 'wsl2' ? 'WSL 2' : 'WSL 1'}`);
   if (report.elevated !== undefined) lines.push(`elevated:  ${report.elevated}`);
   if (Array.isArray(report.services)) {
     lines.push(`services:  ${report.services.length === 0 ? 'none registered' : ''}`);

@@ -2,6 +2,7 @@
 import { createServer, type Socket } from '../index.js';
 import { parseAddress } from '../shorthand.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { reportWsl } from './wsl.js';
 
 export function runEcho(target: string, log: (message: string) => void, json: boolean): Promise<number> {
   return new Promise((resolve) => {
@@ -16,6 +17,7 @@ export function runEcho(target: string, log: (message: string) => void, json: bo
       log(`hvsock: ${error.message}`);
       resolve(exitCodeFor(error));
     });
+    reportWsl(server, log);
     server.once('listening', () => {
       const address = server.address();
       log(json ? JSON.stringify({ listening: address }) : `hvsock: echo service listening on ${target}`);

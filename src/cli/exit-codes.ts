@@ -4,7 +4,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad command line: unknown command or option, malformed address. */
 export const EXIT_USAGE = 2;
-/** This machine cannot do it: no Hyper-V/vsock sockets, wrong OS. */
+/** This machine cannot do it: no Hyper-V/vsock sockets, wrong OS, no running WSL 2 VM. */
 export const EXIT_UNAVAILABLE = 3;
 
 /** Which exit code an error thrown or emitted by the library maps to. */
@@ -14,6 +14,8 @@ export function exitCodeFor(error: unknown): number {
   if (code.startsWith('ERR_INVALID_ARG') || code === 'ERR_OUT_OF_RANGE' || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     return EXIT_USAGE;
   }
-  if (code === 'EAFNOSUPPORT' || code === 'ENOSYS' || code === 'ERR_HVSOCK_NO_NATIVE_BUILD') return EXIT_UNAVAILABLE;
+  if (code === 'EAFNOSUPPORT' || code === 'ENOSYS' || code === 'ERR_HVSOCK_NO_NATIVE_BUILD' || code === 'ERR_WSL_VM_NOT_FOUND') {
+    return EXIT_UNAVAILABLE;
+  }
   return EXIT_FAILURE;
 }

@@ -2,17 +2,20 @@
 // The `hvsock` command: talk over Hyper-V sockets from a shell.
 import { parseArgs } from 'node:util';
 import { runBench } from './bench.js';
-import { runConnect, runListen } from './bridge.js';
+import { runConnect, runListen, waitOption } from './bridge.js';
 import { runDoctor } from './doctor.js';
 import { runEcho } from './echo.js';
+import { runSelftestCommand } from './selftest.js';
 import { runService } from './service.js';
 import { runVm } from './vm.js';
+import { runWsl } from './wsl.js';
 import { EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 
 const ADDRESS_HELP = `Addresses are [machine:]service, the same on Linux and Windows:
   machine  a CID (2), a VM GUID, or loopback | parent (host) | any (wildcard) | children | silohost
+           | wsl (Windows: WSL 2's VM, looked up; listen/echo follow it across WSL restarts)
   service  a port (5000, 0x1388) or a service GUID
-  e.g. parent:5000  loopback:<service-guid>  <vm-guid>:<service-guid>  2:5000  5000`;
+  e.g. parent:5000  loopback:<service-guid>  <vm-guid>:<service-guid>  2:5000  wsl:5000  5000`;
 
 const HELP: Record<string, string> = {
   '': `Usage: hvsock <command> [options]
@@ -23,14 +26,16 @@ Commands:
   echo <address>      run an echo service until interrupted
   bench <address>     throughput and round trip against an echo service
   doctor              what this machine can do with Hyper-V sockets, and what to do next
+  selftest            prove the stack works here, over this machine's own loopback only
   service register --name <name> [--service-id <guid|port>]
   service list
   service unregister <guid|port>
                       Windows host (Administrator): the services VMs may reach
   vm list | vm id <name> | vm nested <name> [--enable|--disable]
                       Windows host: VM IDs for addresses, nested virtualization
+  wsl id              WSL 2's running VM ID (Windows, or inside WSL 2)
 
-Options: --help (any command), --json (echo, bench, doctor, service, vm)
+Options: --help (any command), --json (echo, bench, doctor, selftest, service, vm)
 Exit codes: 0 ok, 1 system error, 2 usage error, 3 not available on this machine
 
 ${ADDRESS_HELP}`,
@@ -41,10 +46,12 @@ stdout. End of stdin half-closes the connection; the command ends when the conne
   --keep-open   serve one connection after another instead of exiting after the first
 
 ${ADDRESS_HELP}`,
-  connect: `Usage: hvsock connect <address>
+  connect: `Usage: hvsock connect [--wait <seconds>] <address>
 
 Connects to <address> (machine defaults to loopback), copies stdin to the connection and the
 connection to stdout. End of stdin half-closes; the command ends when the connection closes.
+  --wait <s>   while the peer refuses, is unreachable or times out, keep retrying for up to
+               <s> seconds (for a service that is still starting, or a VM still booting)
 
 ${ADDRESS_HELP}`,
   echo: `Usage: hvsock echo [--json] <address>
@@ -62,6 +69,15 @@ its GUID under HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualiza
 with a friendly name. register prints the GUID (a new one unless --service-id is given; a port
 stands for its template GUID XXXXXXXX-facb-11e6-bd58-64006a7986d3, which Linux guests reach as
 that vsock port). Loopback connections need no registration.`,
+  wsl: `Usage: hvsock wsl id [--json]
+
+Prints the running WSL 2 VM's ID: on Windows the VM a listener must bind to hear WSL (a listener
+on any or children never does), inside WSL 2 the VM it runs in. The ID changes each time WSL
+restarts; hvsock listen/echo wsl:<port> follow it. Tries, in order, and never starts WSL:
+wsl.exe (wslinfo --vm-id in a running distribution), HcsEnumerateComputeSystems (administrators
+and Hyper-V Administrators), the HKLM\\...\\HostComputeService\\VolatileStore\\ComputeSystem
+registry key, hcsdiag list (administrators). Exits 3, listing why each failed, when none works.
+  --json   { vmId, source, attempts } (vmId null and attempts when not found)`,
   vm: `Usage: hvsock vm list [--json]
        hvsock vm id <name> [--json]
        hvsock vm nested <name> [--enable | --disable] [--json]
@@ -84,6 +100,17 @@ Reports the OS, whether Hyper-V sockets (AF_HYPERV / AF_VSOCK) work here, on Lin
 transports loaded and the local CID, the machine's role (guest, host, nested) and what to do next.
 Never opens a connection. Exits 0 when sockets are available here, 3 when not.
   --json   the report as JSON`,
+  selftest: `Usage: hvsock selftest [--json]
+
+Proves Hyper-V sockets work on this machine, over its own loopback only: on Windows
+HV_GUID_LOOPBACK with template service GUIDs (no registration needed), on Linux CID 1, and
+only where a bind to CID 1 shows the vsock_loopback transport is loaded (elsewhere a CID-1
+connect would leave the machine, so nothing is connected). Checks, each with a figure: echo
+round trip, 16 MiB each way with SHA-256, half-close both ways, a refused connect
+(ECONNREFUSED), the connectTimeout option read back from the socket, the accepted socket's
+addresses, 100 concurrent connections. Never connects anywhere else.
+Exits 0 when every check passes, 1 when one fails, 3 when it cannot run here (and says why).
+  --json   the report as JSON (OS, Node, hvsock version, each check's name/ok/figure/error)`,
 };
 
 interface Io {
@@ -101,6 +128,7 @@ const OPTIONS = {
   mib: { type: 'string' },
   rounds: { type: 'string' },
   'service-id': { type: 'string' },
+  wait: { type: 'string', short: 'w' },
 } as const;
 
 function usage(io: Io, command: string, problem: string): number {
@@ -142,6 +170,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (action === 'unregister' && args.length !== 1) return usage(io, command, 'service unregister takes one GUID or port');
     if (action === 'list' && args.length > 0) return usage(io, command, `unexpected argument "${args[0]}"`);
+  } else if (command === 'wsl') {
+    if (rest.length !== 1) return usage(io, command, 'wsl takes one action: id');
   } else if (command === 'vm') {
     const [action, ...args] = rest;
     const wantsName = action === 'id' || action === 'nested';
@@ -158,7 +188,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'listen':
         return await runListen(address, bridgeIo, values['keep-open'] === true);
       case 'connect':
-        return await runConnect(address, bridgeIo);
+        return await runConnect(address, bridgeIo, waitOption(values.wait));
       case 'echo':
         return await runEcho(address, values.json ? io.out : io.err, values.json === true);
       case 'bench': {
@@ -168,11 +198,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
       }
       case 'doctor':
         return runDoctor(values.json === true, io.out);
+      case 'selftest':
+        return await runSelftestCommand(values.json === true, io.out, process.stderr.isTTY ? io.err : undefined);
       case 'service':
         return runService(
           { action: rest[0], rest: rest.slice(1), name: values.name, serviceId: values['service-id'], json: values.json === true },
           io.out,
         );
+      case 'wsl':
+        return await runWsl({ action: rest[0], json: values.json === true }, io);
       case 'vm':
         return await runVm(
           { action: rest[0], name: rest[1], enable: values.enable ? true : values.disable ? false : undefined, json: values.json === true },

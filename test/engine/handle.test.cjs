@@ -4,32 +4,20 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { after, describe, it } = require('node:test');
-const { loadBinding, tcpLoopback, uvErrno, listen, connect, closeAll, event, sleep, until, pattern } = require('./helpers.cjs');
+const { tcpSockaddr: sockaddr, rawHandle: handle, rawListener, closeRawHandles, loadBinding, tcpLoopback, uvErrno, listen, connect, closeAll, event, sleep, until, pattern } = require('./helpers.cjs');
 
 const T = { timeout: 60_000 };
 const AF_INET = tcpLoopback.family;
 const IPPROTO_TCP = tcpLoopback.protocol;
-const sockaddr = (port) => tcpLoopback.resolve({ port }, port === 0 ? 'listen' : 'connect').sockaddr;
 const handles = [];
 after(async () => {
   for (const h of handles) h.close();
+  closeRawHandles();
   await closeAll();
 });
 
-function handle() {
-  const h = new (loadBinding().SocketHandle)();
-  handles.push(h);
-  return h;
-}
-
 /** A listening handle on a free port. */
-function listener() {
-  const h = handle();
-  assert.equal(h.open(AF_INET, IPPROTO_TCP), 0);
-  assert.equal(h.bind(sockaddr(0)), 0);
-  assert.equal(h.listen(16), 0);
-  return { h, port: tcpLoopback.decode(h.getsockname()).port };
-}
+const listener = () => rawListener(16);
 
 /** A client handle connected to `port`. */
 async function connected(port) {

@@ -158,4 +158,28 @@ function pattern(length, seed = 1) {
   return out;
 }
 
-module.exports = { hvsock, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };
+// The native handle itself, over loopback TCP (handle.test.cjs, accept.test.cjs).
+const tcpSockaddr = (port) => tcpLoopback.resolve({ port }, port === 0 ? 'listen' : 'connect').sockaddr;
+const rawHandles = [];
+
+/** A new native SocketHandle, closed by closeRawHandles(). */
+function rawHandle() {
+  const h = new (loadBinding().SocketHandle)();
+  rawHandles.push(h);
+  return h;
+}
+
+/** A native handle listening on a free loopback TCP port. */
+function rawListener(backlog) {
+  const h = rawHandle();
+  if (h.open(tcpLoopback.family, tcpLoopback.protocol) !== 0) throw new Error('open failed');
+  if (h.bind(tcpSockaddr(0)) !== 0) throw new Error('bind failed');
+  if (h.listen(backlog) !== 0) throw new Error('listen failed');
+  return { h, port: tcpLoopback.decode(h.getsockname()).port };
+}
+
+function closeRawHandles() {
+  for (const h of rawHandles.splice(0)) h.close();
+}
+
+module.exports = { tcpSockaddr, rawHandle, rawListener, closeRawHandles, hvsock, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };
