@@ -21,7 +21,7 @@ const json = process.argv.includes('--json');
 /** vsock loopback exists if a socket can bind to CID 1; never probe with a connect. */
 function hasVsockLoopback() {
   const require = createRequire(import.meta.url);
-  const { loadBinding } = require('../dist/cjs/native.js');
+  const { loadBinding } = require('../dist/cjs/transport/native.js');
   const handle = new (loadBinding().SocketHandle)();
   try {
     return handle.open(AF_VSOCK, 0) === 0 && handle.bind(encodeSockaddrVm(VMADDR_CID_LOCAL, VMADDR_PORT_ANY)) === 0;

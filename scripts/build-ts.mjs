@@ -17,13 +17,14 @@ try {
   process.exit(1); // tsc has printed the diagnostics
 }
 
-const esm = join(root, 'dist', 'esm');
-mkdirSync(esm, { recursive: true });
-writeFileSync(
-  join(esm, 'index.mjs'),
-  "export * from '../cjs/index.js';\nimport hvsock from '../cjs/index.js';\nexport default hvsock;\n",
-);
-writeFileSync(
-  join(esm, 'index.d.mts'),
-  "export * from '../cjs/index.js';\nimport * as hvsock from '../cjs/index.js';\nexport default hvsock;\n",
-);
+// One thin ESM re-export per entry point: index (the socket API) and host.
+for (const entry of ['index', 'host/index']) {
+  const file = join(root, 'dist', 'esm', `${entry}.mjs`);
+  const cjs = `${'../'.repeat(entry.split('/').length)}cjs/${entry}.js`;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `export * from '${cjs}';\nimport hvsock from '${cjs}';\nexport default hvsock;\n`);
+  writeFileSync(
+    file.replace(/\.mjs$/, '.d.mts'),
+    `export * from '${cjs}';\nimport * as hvsock from '${cjs}';\nexport default hvsock;\n`,
+  );
+}

@@ -2,7 +2,7 @@
 // service (`hvsock echo` on the other side). Bulk: MiB sent and echoed back
 // at once, so both directions are loaded; round trip: 1-byte ping-pong.
 import { connect, type Socket } from '../index.js';
-import { parseAddress } from '../shorthand.js';
+import { parseAddress } from '../address/text.js';
 import { EXIT_OK } from './exit-codes.js';
 import { withWslVmId } from './wsl.js';
 

@@ -3,7 +3,7 @@
 // command ends when the connection has closed and its bytes are on stdout.
 import type { Readable, Writable } from 'node:stream';
 import { createServer, connect, type Socket } from '../index.js';
-import { parseAddress } from '../shorthand.js';
+import { parseAddress } from '../address/text.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { reportWsl, withWslVmId } from './wsl.js';
 

@@ -5,11 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { join } from 'node:path';
-import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY } from '../constants.js';
+import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY } from '../address/constants.js';
 import { getSystemErrorName } from 'node:util';
-import { loadBinding, packageRoot } from '../native.js';
-import { isElevated, listServices, type RegisteredService } from '../services.js';
-import { isWsl1Kernel, isWsl2Kernel } from '../wsl-parse.js';
+import { loadBinding, packageRoot } from '../transport/native.js';
+import { isElevated, listServices, type RegisteredService } from '../host/services.js';
+import { isWsl1Kernel, isWsl2Kernel } from '../host/wsl/parse.js';
 
 /** Linux vsock transports, by kernel module name, and what each means for this machine. */
 export const LINUX_TRANSPORTS = {

@@ -1,6 +1,6 @@
 // `hvsock echo`: an echo service, until SIGINT or SIGTERM.
 import { createServer, type Socket } from '../index.js';
-import { parseAddress } from '../shorthand.js';
+import { parseAddress } from '../address/text.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { reportWsl } from './wsl.js';
 

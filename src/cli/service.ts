@@ -1,5 +1,5 @@
 // `hvsock service register|list|unregister`: the host's Hyper-V service registry.
-import { listServices, registerService, unregisterService } from '../services.js';
+import { listServices, registerService, unregisterService } from '../host/services.js';
 import { EXIT_OK } from './exit-codes.js';
 
 export interface ServiceArgs {

@@ -1,5 +1,5 @@
 // `hvsock vm id|list|nested`: Hyper-V VMs by name, through PowerShell (names as data).
-import { getNestedStatus, getVmId, listVms, setNested } from '../hyperv-vm.js';
+import { getNestedStatus, getVmId, listVms, setNested } from '../host/vms.js';
 import { EXIT_OK } from './exit-codes.js';
 
 export interface VmArgs {

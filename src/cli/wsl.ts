@@ -1,10 +1,10 @@
 // `hvsock wsl id`: WSL 2's VM ID and where it came from; and the lookup that
 // turns a `wsl:` address into a VM ID for commands that connect once.
-import type { AddressInput } from '../address.js';
-import type { Server } from '../server.js';
-import type { ParsedAddress } from '../shorthand.js';
-import { ERR_WSL_ON_LINUX } from '../wsl-server.js';
-import { ERR_WSL_VM_NOT_FOUND, getWslVmId, lookupWslVmId, type WslVmNotFoundError } from '../wsl-vm-id.js';
+import type { AddressInput } from '../address/address.js';
+import type { Server } from '../net/server.js';
+import type { ParsedAddress } from '../address/text.js';
+import { ERR_WSL_ON_LINUX } from '../net/wsl-listener.js';
+import { ERR_WSL_VM_NOT_FOUND, getWslVmId, lookupWslVmId, type WslVmNotFoundError } from '../host/wsl/vm-id.js';
 import { EXIT_OK, EXIT_UNAVAILABLE } from './exit-codes.js';
 
 export interface WslArgs {

@@ -18,10 +18,10 @@
 // (af_vsock.c), while the server sees the real source CID 1. The server's
 // remote port is the client's local port, the client's remote port the
 // listener's.
-import type { AddressPlatform, HvSocketAddress } from '../address.js';
-import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, VMADDR_CID_ANY, VMADDR_CID_LOCAL } from '../constants.js';
-import { isTemplateServiceId, portFromServiceId } from '../guid.js';
-import { MACHINE_NAMES } from '../shorthand.js';
+import type { AddressPlatform, HvSocketAddress } from '../address/address.js';
+import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, VMADDR_CID_ANY, VMADDR_CID_LOCAL } from '../address/constants.js';
+import { isTemplateServiceId, portFromServiceId } from '../address/guid.js';
+import { MACHINE_NAMES } from '../address/text.js';
 
 /** The addresses of one connection as each end reads them; undefined where the OS call failed. */
 export interface SeenAddresses {

@@ -2,9 +2,9 @@
 // through the public API, each with a figure: what it measured or saw.
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { loadBinding } from '../native.js';
-import { applySocketOptions, hostPlatform, uvErrno } from '../platform.js';
-import type { Socket } from '../socket.js';
+import { loadBinding } from '../transport/native.js';
+import { applySocketOptions, hostPlatform, uvErrno } from '../transport/platform.js';
+import type { Socket } from '../net/socket.js';
 import { addressProblems, describeConnection, shortAddress, type SeenAddresses } from './addresses.js';
 import { formatMs, roundMs } from './report.js';
 import { errorName } from './loopback.js';

@@ -10,7 +10,7 @@
 // registry entry; it never leaves the partition.
 import { randomInt } from 'node:crypto';
 import { getSystemErrorName } from 'node:util';
-import { currentPlatform, encodeSockaddrVm, type AddressInput, type AddressPlatform } from '../address.js';
+import { currentPlatform, encodeSockaddrVm, type AddressInput, type AddressPlatform } from '../address/address.js';
 import {
   AF_HYPERV,
   AF_VSOCK,
@@ -18,8 +18,8 @@ import {
   HV_PROTOCOL_RAW,
   VMADDR_CID_LOCAL,
   VMADDR_PORT_ANY,
-} from '../constants.js';
-import { loadBinding, type NativeBinding } from '../native.js';
+} from '../address/constants.js';
+import { loadBinding, type NativeBinding } from '../transport/native.js';
 
 export interface Loopback {
   platform: AddressPlatform;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { arch, release, type, version } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { packageRoot } from '../native.js';
+import { packageRoot } from '../transport/native.js';
 import { CHECKS, CheckFailed, type Check } from './checks.js';
 import { findLoopback, type Loopback } from './loopback.js';
 import { roundMs, verdictOf, type CheckResult, type SelftestEnvironment, type SelftestReport } from './report.js';

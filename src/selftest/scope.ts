@@ -2,9 +2,11 @@
 // check (a failure, a timeout) they are all closed before the next one, and
 // an unexpected 'error' on any of them fails the check instead of crashing
 // the process.
-import type { AddressInput } from '../address.js';
-import { createServer, Server, Socket, connect } from '../index.js';
-import type { ConnectOptions, ServerOptions } from '../options.js';
+import type { AddressInput } from '../address/address.js';
+import { createServer, connect } from '../net/api.js';
+import type { Server } from '../net/server.js';
+import type { Socket } from '../net/socket.js';
+import type { ConnectOptions, ServerOptions } from '../net/options.js';
 import type { Loopback } from './loopback.js';
 
 /** Attempts at a free random service (Windows) before giving up. */

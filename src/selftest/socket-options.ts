@@ -2,7 +2,7 @@
 // encoding each OS uses for them (the writing side is platform.ts). The
 // self-test and the real-AF_HYPERV suite use this to show that an option
 // reached the socket, not only that setsockopt() returned 0.
-import type { AddressPlatform } from '../address.js';
+import type { AddressPlatform } from '../address/address.js';
 import {
   AF_VSOCK,
   HV_PROTOCOL_RAW,
@@ -11,9 +11,9 @@ import {
   HVSOCKET_CONTAINER_PASSTHRU,
   HVSOCKET_HIGH_VTL,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
-} from '../constants.js';
-import type { NativeHandle } from '../native.js';
-import { uvErrno } from '../platform.js';
+} from '../address/constants.js';
+import type { NativeHandle } from '../transport/native.js';
+import { uvErrno } from '../transport/platform.js';
 
 /** One option as getsockopt() takes it, and how to read its bytes. */
 export interface OptionReader {

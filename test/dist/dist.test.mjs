@@ -120,7 +120,7 @@ describe('the npm tarball', () => {
       [
         '-e',
         `const h = require('hvsock');
-         const b = require(require('path').join(require.resolve('hvsock'), '..', 'native.js')).loadBinding();
+         const b = require(require('path').join(require.resolve('hvsock'), '..', 'transport', 'native.js')).loadBinding();
          if (b.probe(2, 6) !== 0) throw new Error('probe');
          console.log(h.serviceIdFromPort(5000)); console.log(${REPORT_LOADED_ADDONS});`,
       ],
@@ -140,7 +140,7 @@ describe('the npm tarball', () => {
     const bare = packWithoutPrebuilds(tarball.file, work);
     // Install scripts blocked (npm 11's strict mode): no binary, and an error that says what to do.
     const blocked = installInto(work, 'scripts-blocked', bare, { env: { ...process.env, npm_config_ignore_scripts: 'true' } });
-    const message = run('node', ['-e', `try { require(require('path').join(require.resolve('hvsock'), '..', 'native.js')).loadBinding(); console.log('loaded'); } catch (e) { console.log(e.code + ': ' + e.message); }`], { cwd: blocked });
+    const message = run('node', ['-e', `try { require(require('path').join(require.resolve('hvsock'), '..', 'transport', 'native.js')).loadBinding(); console.log('loaded'); } catch (e) { console.log(e.code + ': ' + e.message); }`], { cwd: blocked });
     assert.match(message, /^ERR_HVSOCK_NO_NATIVE_BUILD: hvsock has no native binary for linux-/);
     assert.match(message, /npm rebuild hvsock/);
     // The remedy it names works.
@@ -149,7 +149,7 @@ describe('the npm tarball', () => {
     const built = installInto(work, 'from-source', bare);
     for (const project of [blocked, built]) {
       const pkg = path.join(project, 'node_modules', 'hvsock');
-      const loaded = run('node', ['-e', `require(require('path').join(require.resolve('hvsock'), '..', 'native.js')).loadBinding(); console.log(${REPORT_LOADED_ADDONS})`], { cwd: project });
+      const loaded = run('node', ['-e', `require(require('path').join(require.resolve('hvsock'), '..', 'transport', 'native.js')).loadBinding(); console.log(${REPORT_LOADED_ADDONS})`], { cwd: project });
       assert.deepEqual(JSON.parse(loaded), [path.join(pkg, 'build', 'Release', 'hvsock.node')]);
     }
   });
@@ -175,7 +175,7 @@ describe('the npm tarball', () => {
     const project = installInto(work, 'arm64', tarball.file);
     addEngineSuite(project);
     const qemu = ['-L', '/usr/aarch64-linux-gnu', node];
-    const loaded = run('qemu-aarch64', [...qemu, '-e', `console.log(process.arch); require(require('path').join(require.resolve('hvsock'), '..', 'native.js')).loadBinding(); console.log(${REPORT_LOADED_ADDONS})`], { cwd: project }).split('\n');
+    const loaded = run('qemu-aarch64', [...qemu, '-e', `console.log(process.arch); require(require('path').join(require.resolve('hvsock'), '..', 'transport', 'native.js')).loadBinding(); console.log(${REPORT_LOADED_ADDONS})`], { cwd: project }).split('\n');
     assert.equal(loaded[0], 'arm64');
     assert.deepEqual(JSON.parse(loaded[1]), [path.join(project, 'node_modules', 'hvsock', 'prebuilds', 'linux-arm64', 'hvsock.glibc.node')]);
     // qemu-user runs no child processes of another architecture, so the suite without its process tests.

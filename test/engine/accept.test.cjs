@@ -18,7 +18,7 @@ const path = require('node:path');
 const { tcpSockaddr: sockaddr, rawHandle: handle, rawListener, closeRawHandles, hvsock, loadBinding, tcpLoopback, uvErrno, newServer, closeAll, event, sleep, until } = require('./helpers.cjs');
 
 // Not reachable through the package's exports on purpose: found by path.
-const { kTransport } = require(path.join(path.dirname(require.resolve('hvsock')), 'internal', 'tcp-transport.js'));
+const { kTransport } = require(path.join(path.dirname(require.resolve('hvsock')), 'transport', 'tcp-loopback.js'));
 
 const T = { timeout: 120_000 };
 const iocp = loadBinding().platform === 'win32';

@@ -11,12 +11,14 @@
 const { once } = require('node:events');
 const path = require('node:path');
 const hvsock = require('hvsock');
+/** The host tools' entry point (service registry, VMs, WSL). */
+const host = require('hvsock/host');
 
 // Not reachable through the package's exports on purpose: found by path.
-const internal = require(path.join(path.dirname(require.resolve('hvsock')), 'internal', 'tcp-transport.js'));
+const internal = require(path.join(path.dirname(require.resolve('hvsock')), 'transport', 'tcp-loopback.js'));
 const { kTransport, tcpLoopback, uvErrno } = internal;
 /** The native binding itself, for tests of the engine below Socket and Server. */
-const { loadBinding } = require(path.join(path.dirname(require.resolve('hvsock')), 'native.js'));
+const { loadBinding } = require(path.join(path.dirname(require.resolve('hvsock')), 'transport', 'native.js'));
 
 const transport = process.env.HVSOCK_ENGINE_TRANSPORT || 'tcp';
 if (transport !== 'tcp' && transport !== 'hyperv') throw new Error(`unknown HVSOCK_ENGINE_TRANSPORT ${transport}`);
@@ -182,4 +184,4 @@ function closeRawHandles() {
   for (const h of rawHandles.splice(0)) h.close();
 }
 
-module.exports = { tcpSockaddr, rawHandle, rawListener, closeRawHandles, hvsock, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };
+module.exports = { tcpSockaddr, rawHandle, rawListener, closeRawHandles, hvsock, host, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };

@@ -20,7 +20,7 @@ const { hvsock, loadBinding, transport, listen, newServer, connect, closeAll, ne
 
 const dist = path.dirname(require.resolve('hvsock'));
 // Not public API: found by path, as helpers.cjs finds the binding.
-const { platformFor, applySocketOptions } = require(path.join(dist, 'platform.js'));
+const { platformFor, applySocketOptions } = require(path.join(dist, 'transport', 'platform.js'));
 const { connectTimeoutReader, HYPERV_FLAG_READERS, readOption } = require(path.join(dist, 'selftest', 'socket-options.js'));
 
 const realHyperV = transport === 'hyperv' && process.platform === 'win32';

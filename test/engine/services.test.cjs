@@ -14,12 +14,12 @@ const { spawnSync } = require('node:child_process');
 const { randomInt } = require('node:crypto');
 const path = require('node:path');
 const { describe, it } = require('node:test');
-const { hvsock } = require('./helpers.cjs');
+const { hvsock, host } = require('./helpers.cjs');
 
 const onWindows = process.platform === 'win32';
 const NAME = `hvsock test ${process.pid}`;
 
-const registered = (serviceId) => hvsock.listServices().some((s) => s.serviceId === serviceId);
+const registered = (serviceId) => host.listServices().some((s) => s.serviceId === serviceId);
 
 /** A template port (≤ 0x7FFFFFFF) whose service GUID nothing on this host has registered: new each run. */
 function scratchPort() {
@@ -31,32 +31,32 @@ function scratchPort() {
 
 /** Removes a service this test registered, if it is still there; never anything else. */
 function cleanUp(serviceId) {
-  if (registered(serviceId)) hvsock.unregisterService(serviceId);
+  if (registered(serviceId)) host.unregisterService(serviceId);
 }
 
 describe('Hyper-V service registration', () => {
   it('registers, lists, renames and unregisters a service under GuestCommunicationServices', { skip: !onWindows && 'Windows only' }, () => {
-    const serviceId = hvsock.registerService({ name: NAME });
+    const serviceId = host.registerService({ name: NAME });
     assert.ok(hvsock.isGuid(serviceId));
     try {
-      assert.deepEqual(hvsock.listServices().find((s) => s.serviceId === serviceId), { serviceId, name: NAME });
+      assert.deepEqual(host.listServices().find((s) => s.serviceId === serviceId), { serviceId, name: NAME });
       // Registering again with the same GUID renames it (idempotent).
-      assert.equal(hvsock.registerService({ name: `${NAME} renamed ✓`, serviceId: serviceId.toUpperCase() }), serviceId);
-      assert.equal(hvsock.listServices().find((s) => s.serviceId === serviceId).name, `${NAME} renamed ✓`);
+      assert.equal(host.registerService({ name: `${NAME} renamed ✓`, serviceId: serviceId.toUpperCase() }), serviceId);
+      assert.equal(host.listServices().find((s) => s.serviceId === serviceId).name, `${NAME} renamed ✓`);
     } finally {
-      hvsock.unregisterService(serviceId);
+      host.unregisterService(serviceId);
     }
-    assert.equal(hvsock.listServices().some((s) => s.serviceId === serviceId), false);
-    assert.throws(() => hvsock.unregisterService(serviceId), { code: 'ENOENT', syscall: 'RegDeleteTreeW', serviceId });
+    assert.equal(host.listServices().some((s) => s.serviceId === serviceId), false);
+    assert.throws(() => host.unregisterService(serviceId), { code: 'ENOENT', syscall: 'RegDeleteTreeW', serviceId });
   });
 
   it('takes a port for its template service GUID', { skip: !onWindows && 'Windows only' }, () => {
     const port = scratchPort();
     const expected = `${port.toString(16).padStart(8, '0')}-facb-11e6-bd58-64006a7986d3`;
     try {
-      assert.equal(hvsock.registerService({ name: NAME, serviceId: port }), expected);
-      assert.deepEqual(hvsock.listServices().find((s) => s.serviceId === expected), { serviceId: expected, name: NAME });
-      hvsock.unregisterService(port);
+      assert.equal(host.registerService({ name: NAME, serviceId: port }), expected);
+      assert.deepEqual(host.listServices().find((s) => s.serviceId === expected), { serviceId: expected, name: NAME });
+      host.unregisterService(port);
       assert.equal(registered(expected), false);
     } finally {
       cleanUp(expected);
@@ -64,10 +64,10 @@ describe('Hyper-V service registration', () => {
   });
 
   it('validates its arguments before touching the registry', () => {
-    assert.throws(() => hvsock.registerService(), { code: 'ERR_INVALID_ARG_TYPE' });
-    assert.throws(() => hvsock.registerService({ name: '' }), { code: 'ERR_INVALID_ARG_VALUE' });
-    assert.throws(() => hvsock.registerService({ name: 'x', serviceId: 'not-a-guid' }), { code: 'ERR_INVALID_ARG_VALUE' });
-    assert.throws(() => hvsock.unregisterService('nope'), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => host.registerService(), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => host.registerService({ name: '' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => host.registerService({ name: 'x', serviceId: 'not-a-guid' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => host.unregisterService('nope'), { code: 'ERR_INVALID_ARG_VALUE' });
   });
 
   it('the hvsock command registers, lists and unregisters, with exit codes scripts can rely on', { skip: !onWindows && 'Windows only' }, (t) => {
@@ -105,8 +105,8 @@ describe('Hyper-V service registration', () => {
   // Defined only off Windows, so the Windows runs have nothing skipped.
   if (!onWindows) {
     it('says ENOSYS off Windows', () => {
-      assert.throws(() => hvsock.listServices(), { code: 'ENOSYS', message: /Windows host/ });
-      assert.throws(() => hvsock.registerService({ name: 'x' }), { code: 'ENOSYS' });
+      assert.throws(() => host.listServices(), { code: 'ENOSYS', message: /Windows host/ });
+      assert.throws(() => host.registerService({ name: 'x' }), { code: 'ENOSYS' });
     });
   }
 });

@@ -14,9 +14,9 @@ const { spawn, spawnSync } = require('node:child_process');
 const { once } = require('node:events');
 const path = require('node:path');
 const { afterEach, describe, it } = require('node:test');
-const { hvsock, transport, newServer, connect, readAll, closeAll, event, until, uvErrno } = require('./helpers.cjs');
+const { hvsock, host, transport, newServer, connect, readAll, closeAll, event, until, uvErrno } = require('./helpers.cjs');
 
-const { kWslFollow } = require(path.join(path.dirname(require.resolve('hvsock')), 'wsl-server.js'));
+const { kWslFollow } = require(path.join(path.dirname(require.resolve('hvsock')), 'net', 'wsl-listener.js'));
 
 const T = { timeout: 120_000 };
 // The rebinding runs over TCP only: over real AF_HYPERV the test's made-up VM IDs name no VM.
@@ -28,7 +28,7 @@ const B = 'de1517ec-bf1d-5a0b-b459-77a48cb1ad97';
 const C = '0b7c3e51-6a2f-4d8e-8f10-2b3c4d5e6f70';
 
 function notFound() {
-  return Object.assign(new Error('no running WSL 2 VM was found (test source)'), { code: hvsock.ERR_WSL_VM_NOT_FOUND, attempts: [] });
+  return Object.assign(new Error('no running WSL 2 VM was found (test source)'), { code: host.ERR_WSL_VM_NOT_FOUND, attempts: [] });
 }
 
 /** A VM ID source the test sets: a GUID, or null for "WSL is down". Counts the questions. */
@@ -192,7 +192,7 @@ describe('a server that follows WSL (listen({ wsl: true }))', () => {
 describe('the real WSL VM ID lookup on this machine', () => {
   if (process.platform === 'linux') {
     it('Linux outside WSL: the typed error, nothing run; listen({ wsl }) refuses saying parent:/any:', async () => {
-      const error = await hvsock.getWslVmId().then(() => assert.fail('found a WSL VM on a machine that is not WSL'), (e) => e);
+      const error = await host.getWslVmId().then(() => assert.fail('found a WSL VM on a machine that is not WSL'), (e) => e);
       assert.equal(error.code, 'ERR_WSL_VM_NOT_FOUND');
       assert.deepEqual(error.attempts.map((a) => a.source), ['platform']);
       assert.throws(() => new hvsock.Server().listen({ wsl: true, port: 5000 }), {
@@ -211,7 +211,7 @@ describe('the real WSL VM ID lookup on this machine', () => {
     ];
 
     it('under Wine every source fails for its own recorded reason, in order', T, async () => {
-      const error = await hvsock.getWslVmId().then(() => assert.fail('Wine has no WSL'), (e) => e);
+      const error = await host.getWslVmId().then(() => assert.fail('Wine has no WSL'), (e) => e);
       assert.equal(error.code, 'ERR_WSL_VM_NOT_FOUND');
       assert.deepEqual(error.attempts.map((a) => a.source), REASONS.map(([source]) => source));
       for (const [i, [, reason]] of REASONS.entries()) assert.match(error.attempts[i].reason, reason);
@@ -239,7 +239,7 @@ describe('the real WSL VM ID lookup on this machine', () => {
   } else if (process.platform === 'win32') {
     // A real Windows (the GitHub runner): WSL may or may not be there; either answer is typed.
     it('on Windows the lookup answers a GUID or the typed error with all four sources', T, async () => {
-      const outcome = await hvsock.lookupWslVmId().then((found) => found, (e) => e);
+      const outcome = await host.lookupWslVmId().then((found) => found, (e) => e);
       if (outcome instanceof Error) {
         assert.equal(outcome.code, 'ERR_WSL_VM_NOT_FOUND');
         assert.deepEqual(outcome.attempts.map((a) => a.source), ['wsl.exe', 'hcs', 'registry', 'hcsdiag']);

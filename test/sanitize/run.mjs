@@ -24,7 +24,7 @@ const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(1)} s
  * This loads the binding the suite's way and checks which file got mapped.
  */
 function checkLoadsSanitized(addon) {
-  const script = `require(${JSON.stringify(path.join(ROOT, 'dist', 'cjs', 'native.js'))}).loadBinding();
+  const script = `require(${JSON.stringify(path.join(ROOT, 'dist', 'cjs', 'transport', 'native.js'))}).loadBinding();
     process.exit(require('fs').readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(addon)}) ? 0 : 3);`;
   const status = guarded([process.execPath, '-e', script], { cwd: ROOT, label: 'loading the sanitized addon through dist/' });
   if (status === 3) throw new Error('dist/ does not load HVSOCK_ADDON_PATH: run npm run build:ts first');

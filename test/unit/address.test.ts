@@ -7,7 +7,7 @@ import {
   encodeSockaddrVm,
   formatAddress,
   resolveAddress,
-} from '../../src/address.js';
+} from '../../src/address/address.js';
 import {
   HV_GUID_BROADCAST,
   HV_GUID_CHILDREN,
@@ -18,8 +18,9 @@ import {
   HV_GUID_ZERO,
   VMADDR_CID_ANY,
   VMADDR_PORT_ANY,
-} from '../../src/constants.js';
-import { serviceIdFromPort } from '../../src/guid.js';
+} from '../../src/address/constants.js';
+import { serviceIdFromPort } from '../../src/address/guid.js';
+import { parseAddress } from '../../src/address/text.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 const SOME_VM = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
@@ -34,12 +35,12 @@ describe('sockaddr_vm', () => {
 
   it('decodes with every mapped form filled in', () => {
     expect(decodeSockaddrVm(encodeSockaddrVm(1, 5000))).toEqual({
-      family: 'AF_VSOCK', cid: 1, port: 5000, vmId: HV_GUID_LOOPBACK, serviceId: serviceIdFromPort(5000),
+      family: 'AF_VSOCK', address: 'loopback', cid: 1, port: 5000, vmId: HV_GUID_LOOPBACK, serviceId: serviceIdFromPort(5000),
     });
     expect(decodeSockaddrVm(encodeSockaddrVm(2, 1))).toMatchObject({ vmId: HV_GUID_PARENT });
     expect(decodeSockaddrVm(encodeSockaddrVm(VMADDR_CID_ANY, 1))).toMatchObject({ vmId: HV_GUID_WILDCARD });
     // A guest CID and a kernel-picked high port have no Hyper-V form.
-    expect(decodeSockaddrVm(encodeSockaddrVm(7, 0x80000001))).toEqual({ family: 'AF_VSOCK', cid: 7, port: 0x80000001 });
+    expect(decodeSockaddrVm(encodeSockaddrVm(7, 0x80000001))).toEqual({ family: 'AF_VSOCK', address: '7', cid: 7, port: 0x80000001 });
   });
 
   it('refuses what is not a sockaddr_vm', () => {
@@ -60,10 +61,10 @@ describe('SOCKADDR_HV', () => {
 
   it('decodes with the Linux forms where they exist', () => {
     expect(decodeSockaddrHv(encodeSockaddrHv(HV_GUID_PARENT, serviceIdFromPort(5000)))).toEqual({
-      family: 'AF_HYPERV', vmId: HV_GUID_PARENT, serviceId: serviceIdFromPort(5000), cid: 2, port: 5000,
+      family: 'AF_HYPERV', address: 'parent', vmId: HV_GUID_PARENT, serviceId: serviceIdFromPort(5000), cid: 2, port: 5000,
     });
     expect(decodeSockaddrHv(encodeSockaddrHv(SOME_VM, SOME_SERVICE))).toEqual({
-      family: 'AF_HYPERV', vmId: SOME_VM, serviceId: SOME_SERVICE,
+      family: 'AF_HYPERV', address: SOME_VM, vmId: SOME_VM, serviceId: SOME_SERVICE,
     });
   });
 
@@ -81,8 +82,8 @@ describe('resolveAddress on Linux', () => {
   it('takes the native form as is', () => {
     const r = linux({ cid: 3, port: 5000 });
     expect(r.family).toBe(40);
-    expect(decodeSockaddrVm(r.sockaddr)).toEqual({ family: 'AF_VSOCK', cid: 3, port: 5000, serviceId: serviceIdFromPort(5000) });
-    expect(r.address).toEqual({ family: 'AF_VSOCK', cid: 3, port: 5000, serviceId: serviceIdFromPort(5000) });
+    expect(decodeSockaddrVm(r.sockaddr)).toEqual({ family: 'AF_VSOCK', address: '3', cid: 3, port: 5000, serviceId: serviceIdFromPort(5000) });
+    expect(r.address).toEqual({ family: 'AF_VSOCK', address: '3', cid: 3, port: 5000, serviceId: serviceIdFromPort(5000) });
   });
 
   it('maps well-known VM IDs and template service GUIDs', () => {
@@ -139,12 +140,12 @@ describe('resolveAddress on Windows', () => {
     const r = win({ vmId: SOME_VM, serviceId: SOME_SERVICE });
     expect(r.family).toBe(34);
     expect(r.sockaddr.equals(encodeSockaddrHv(SOME_VM, SOME_SERVICE))).toBe(true);
-    expect(r.address).toEqual({ family: 'AF_HYPERV', vmId: SOME_VM, serviceId: SOME_SERVICE });
+    expect(r.address).toEqual({ family: 'AF_HYPERV', address: SOME_VM, vmId: SOME_VM, serviceId: SOME_SERVICE });
   });
 
   it('maps CIDs 1, 2 and ANY and ports to template GUIDs', () => {
     expect(win({ cid: 2, port: 5000 }).address).toEqual({
-      family: 'AF_HYPERV', vmId: HV_GUID_PARENT, serviceId: serviceIdFromPort(5000), cid: 2, port: 5000,
+      family: 'AF_HYPERV', address: 'parent', vmId: HV_GUID_PARENT, serviceId: serviceIdFromPort(5000), cid: 2, port: 5000,
     });
     expect(win({ cid: 1, port: 1 }).address.vmId).toBe(HV_GUID_LOOPBACK);
     expect(win({ cid: VMADDR_CID_ANY, port: 1 }, 'listen').address.vmId).toBe(HV_GUID_WILDCARD);
@@ -168,12 +169,31 @@ describe('resolveAddress on Windows', () => {
   });
 });
 
-describe('formatAddress', () => {
-  it('prefers cid:port for vsock, vmId:serviceId for Hyper-V', () => {
-    expect(formatAddress({ family: 'AF_VSOCK', cid: 1, port: 5, vmId: HV_GUID_LOOPBACK })).toBe('1:5');
-    expect(formatAddress({ family: 'AF_HYPERV', vmId: SOME_VM, serviceId: SOME_SERVICE, cid: 2, port: 1 })).toBe(
-      `${SOME_VM}:${SOME_SERVICE}`,
-    );
+describe('formatAddress (the short form)', () => {
+  it('names the machines that have a name, else the CID (Linux) or the VM GUID (Windows); the port where the service has one', () => {
+    expect(formatAddress(decodeSockaddrVm(encodeSockaddrVm(1, 5)))).toBe('loopback:5');
+    expect(formatAddress(decodeSockaddrVm(encodeSockaddrVm(2, 5000)))).toBe('parent:5000');
+    expect(formatAddress(decodeSockaddrVm(encodeSockaddrVm(VMADDR_CID_ANY, 5000)))).toBe('any:5000');
+    expect(formatAddress(decodeSockaddrVm(encodeSockaddrVm(7, 0x80000001)))).toBe('7:2147483649');
+    expect(formatAddress(decodeSockaddrHv(encodeSockaddrHv(SOME_VM, SOME_SERVICE)))).toBe(`${SOME_VM}:${SOME_SERVICE}`);
+    expect(formatAddress(decodeSockaddrHv(encodeSockaddrHv(HV_GUID_CHILDREN, serviceIdFromPort(80))))).toBe('children:80');
+    expect(formatAddress(decodeSockaddrHv(encodeSockaddrHv(HV_GUID_LOOPBACK, SOME_SERVICE)))).toBe(`loopback:${SOME_SERVICE}`);
     expect(formatAddress({})).toBe('');
+  });
+
+  it('prints what parseAddress reads back to the same address', () => {
+    const cases = [
+      ['loopback:5', 'connect', 'linux'],
+      ['parent:5000', 'connect', 'linux'],
+      ['any:80', 'listen', 'linux'],
+      ['7:2147483649', 'connect', 'linux'],
+      ['loopback:5', 'connect', 'win32'],
+      [`${SOME_VM}:${SOME_SERVICE}`, 'connect', 'win32'],
+      ['children:80', 'listen', 'win32'],
+      ['silohost:1', 'connect', 'win32'],
+    ] as const;
+    for (const [text, purpose, platform] of cases) {
+      expect(formatAddress(resolveAddress(parseAddress(text), purpose, platform).address), `${text} on ${platform}`).toBe(text);
+    }
   });
 });

@@ -7,7 +7,8 @@ import {
   ERR_OUT_OF_RANGE,
   ERR_SERVER_NOT_RUNNING,
   systemError,
-} from '../../src/errors.js';
+} from '../../src/errors/errors.js';
+import { decodeSockaddr, encodeSockaddrHv, encodeSockaddrVm, errorAddress } from '../../src/address/address.js';
 
 describe('argument errors read like Node’s', () => {
   it('ERR_INVALID_ARG_TYPE', () => {
@@ -51,19 +52,23 @@ describe('argument errors read like Node’s', () => {
 
 describe('systemError', () => {
   it('looks like node:net’s connect errors', () => {
-    const err = systemError(-111, 'connect', { family: 'AF_VSOCK', cid: 1, port: 5000, serviceId: '00001388-facb-11e6-bd58-64006a7986d3' });
-    expect(err.message).toBe('connect ECONNREFUSED 1:5000');
-    expect(err).toMatchObject({ code: 'ECONNREFUSED', errno: -111, syscall: 'connect', cid: 1, port: 5000 });
+    const err = systemError(-111, 'connect', errorAddress(decodeSockaddr(encodeSockaddrVm(1, 5000))));
+    expect(err.message).toBe('connect ECONNREFUSED loopback:5000');
+    expect(err).toMatchObject({ code: 'ECONNREFUSED', errno: -111, syscall: 'connect', address: 'loopback', cid: 1, port: 5000 });
     expect(err.serviceId).toBe('00001388-facb-11e6-bd58-64006a7986d3');
   });
 
-  it('formats Hyper-V addresses by GUIDs and tolerates unknown numbers', () => {
+  it('prints Hyper-V addresses in the short form and tolerates unknown numbers', () => {
     const vmId = 'a42e7cda-d03f-480c-9cc2-a4de20abb878';
     const serviceId = '12345678-1234-1234-1234-123456789abc';
-    expect(systemError(-111, 'connect', { family: 'AF_HYPERV', vmId, serviceId, cid: 2 }).message).toBe(
-      `connect ECONNREFUSED ${vmId}:${serviceId}`,
+    const someVm = '2b8c5d1e-0a3f-4c6d-9e7f-112233445566';
+    expect(systemError(-111, 'connect', errorAddress(decodeSockaddr(encodeSockaddrHv(vmId, serviceId)))).message).toBe(
+      `connect ECONNREFUSED parent:${serviceId}`,
     );
+    const error = systemError(-111, 'connect', errorAddress(decodeSockaddr(encodeSockaddrHv(someVm, '00001388-facb-11e6-bd58-64006a7986d3'))));
+    expect(error.message).toBe(`connect ECONNREFUSED ${someVm}:5000`);
+    expect(error).toMatchObject({ address: someVm, vmId: someVm, port: 5000 });
     expect(systemError(-99999, 'read').code).toMatch(/^Unknown system error/);
-    expect(systemError(-97, 'socket', undefined, 'no vsock here').message).toBe('socket EAFNOSUPPORT: no vsock here');
+    expect(systemError(-97, 'socket', { hint: 'no vsock here' }).message).toBe('socket EAFNOSUPPORT: no vsock here');
   });
 });

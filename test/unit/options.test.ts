@@ -5,7 +5,7 @@ import {
   validateIdleTimeout,
   validateServerOptions,
   validateSocketOptions,
-} from '../../src/options.js';
+} from '../../src/net/options.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 

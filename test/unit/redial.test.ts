@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { waitOption } from '../../src/cli/bridge.js';
 import { EXIT_USAGE } from '../../src/cli/exit-codes.js';
 import { main } from '../../src/cli/main.js';
-import { systemError } from '../../src/errors.js';
-import { normalizeConnectArgs } from '../../src/options.js';
-import { REDIAL_DEFAULTS, isTransientConnectError, nextRedial, redialSchedule, type RedialSchedule } from '../../src/redial.js';
+import { systemError } from '../../src/errors/errors.js';
+import { normalizeConnectArgs } from '../../src/net/options.js';
+import { REDIAL_DEFAULTS, isTransientConnectError, nextRedial, redialSchedule, type RedialSchedule } from '../../src/net/redial.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
@@ -133,10 +133,10 @@ describe('isTransientConnectError', () => {
   it('on Windows, by the code the Windows error table gives (not by libuv’s UNKNOWN)', () => {
     // The errors go-winio redials on; the address of no importance here.
     for (const windowsError of [10061, 1225, 1201, 10051, 10060, 10050, 121]) {
-      expect(isTransientConnectError(systemError(-4094, 'connect', undefined, undefined, windowsError)), String(windowsError)).toBe(true);
+      expect(isTransientConnectError(systemError(-4094, 'connect', { windowsError: windowsError })), String(windowsError)).toBe(true);
     }
     for (const windowsError of [10013, 10047, 10024]) {
-      expect(isTransientConnectError(systemError(-4094, 'connect', undefined, undefined, windowsError)), String(windowsError)).toBe(false);
+      expect(isTransientConnectError(systemError(-4094, 'connect', { windowsError: windowsError })), String(windowsError)).toBe(false);
     }
   });
 });

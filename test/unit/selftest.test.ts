@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { exitCodeOf } from '../../src/cli/selftest.js';
 import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, serviceIdFromPort, type HvSocketAddress } from '../../src/index.js';
-import type { NativeBinding, NativeHandle } from '../../src/native.js';
+import type { NativeBinding, NativeHandle } from '../../src/transport/native.js';
 import { addressProblems, describeConnection, shortAddress, type SeenAddresses } from '../../src/selftest/addresses.js';
 import { findLoopback } from '../../src/selftest/loopback.js';
 import { formatMs, formatTable, roundMs, verdictOf, type CheckResult, type SelftestReport } from '../../src/selftest/report.js';
@@ -93,8 +93,8 @@ describe('selftest table', () => {
   });
 });
 
-const hv = (vmId: string, serviceId: string): HvSocketAddress => ({ family: 'AF_HYPERV', vmId, serviceId });
-const vsock = (cid: number, port: number): HvSocketAddress => ({ family: 'AF_VSOCK', cid, port });
+const hv = (vmId: string, serviceId: string): HvSocketAddress => ({ family: 'AF_HYPERV', address: vmId, vmId, serviceId });
+const vsock = (cid: number, port: number): HvSocketAddress => ({ family: 'AF_VSOCK', address: String(cid), cid, port });
 
 describe('selftest address rules', () => {
   // As go-winio's TestHvSockAddresses records them on GitHub's Windows runners.

@@ -1,7 +1,8 @@
 import { getSystemErrorMap } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { systemError } from '../../src/errors.js';
-import { formatWindowsError, WINDOWS_ERRORS, windowsErrorEntry } from '../../src/windows-errors.js';
+import { systemError } from '../../src/errors/errors.js';
+import { errorAddress } from '../../src/address/address.js';
+import { formatWindowsError, WINDOWS_ERRORS, windowsErrorEntry } from '../../src/errors/windows.js';
 
 /** Node's own errno for a libuv code name on this OS (what node:net puts in err.errno). */
 function nodeErrno(code: string): number | undefined {
@@ -79,7 +80,7 @@ describe('the Windows error table', () => {
 describe('systemError with a Windows error', () => {
   it('takes code and errno from the table for every entry, keeps the number, whatever libuv said', () => {
     for (const { windowsError, code } of WINDOWS_ERRORS) {
-      const error = systemError(UNKNOWN, 'connect', { cid: 1, port: 5000 }, undefined, windowsError);
+      const error = systemError(UNKNOWN, 'connect', { ...errorAddress({ cid: 1, port: 5000 }), windowsError });
       expect(error.code).toBe(code);
       expect(error.errno).toBe(nodeErrno(code));
       expect(error.windowsError).toBe(windowsError);
@@ -91,20 +92,20 @@ describe('systemError with a Windows error', () => {
 
   it('a Windows error the table does not know keeps libuv’s code and names the number in the message', () => {
     const econnreset = nodeErrno('ECONNRESET') as number;
-    const translated = systemError(econnreset, 'read', undefined, undefined, 12345);
+    const translated = systemError(econnreset, 'read', { windowsError: 12345 });
     expect(translated.code).toBe('ECONNRESET');
     expect(translated.errno).toBe(econnreset);
     expect(translated.windowsError).toBe(12345);
     expect(translated.message).toBe('read ECONNRESET (Windows error 12345)');
 
-    const unknown = systemError(UNKNOWN, 'connect', undefined, undefined, 0x80370109);
+    const unknown = systemError(UNKNOWN, 'connect', { windowsError: 0x80370109 });
     expect(unknown.code).toBe('UNKNOWN');
     expect(unknown.windowsError).toBe(0x80370109);
     expect(unknown.message).toBe('connect UNKNOWN (Windows error 0x80370109)');
   });
 
   it('an HRESULT-wrapped error is mapped and kept as the unsigned number', () => {
-    const error = systemError(UNKNOWN, 'connect', undefined, undefined, 0x800704c9 | 0);
+    const error = systemError(UNKNOWN, 'connect', { windowsError: 0x800704c9 | 0 });
     expect(error.code).toBe('ECONNREFUSED');
     expect(error.windowsError).toBe(0x800704c9);
   });
@@ -115,6 +116,6 @@ describe('systemError with a Windows error', () => {
     expect(error.code).toBe('ECONNREFUSED');
     expect(error.errno).toBe(econnrefused);
     expect('windowsError' in error).toBe(false);
-    expect(systemError(econnrefused, 'connect', undefined, undefined, 0)).not.toHaveProperty('windowsError');
+    expect(systemError(econnrefused, 'connect', { windowsError: 0 })).not.toHaveProperty('windowsError');
   });
 });

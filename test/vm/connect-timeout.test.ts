@@ -5,8 +5,8 @@
 // connected socket, and a Debian security update turned that into a reset.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, connect, localCid } from '../../src/index.js';
-import { loadBinding } from '../../src/native.js';
-import { applySocketOptions, platformFor } from '../../src/platform.js';
+import { loadBinding } from '../../src/transport/native.js';
+import { applySocketOptions, platformFor } from '../../src/transport/platform.js';
 import { nextError } from './helpers.js';
 import { startSilentPeer, type SilentPeer } from './silent-peer.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { AF_VSOCK, VMADDR_CID_ANY, VMADDR_PORT_ANY, connect, createServer, encodeSockaddrVm } from '../../src/index.js';
-import { loadBinding } from '../../src/native.js';
+import { loadBinding } from '../../src/transport/native.js';
 import { LOOPBACK, readAll } from './helpers.js';
 
 const fixture = (name: string): string => join(__dirname, 'fixtures', name);

@@ -1,7 +1,7 @@
 // The vsock suite must never pass by skipping: without vsock loopback on
 // this kernel it fails here, before any test. Detection binds, never connects.
 import { AF_VSOCK, VMADDR_CID_LOCAL, VMADDR_PORT_ANY, encodeSockaddrVm } from '../../src/index.js';
-import { loadBinding } from '../../src/native.js';
+import { loadBinding } from '../../src/transport/native.js';
 
 export default function requireLoopback(): void {
   const handle = new (loadBinding().SocketHandle)();

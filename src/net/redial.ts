@@ -3,8 +3,8 @@
 // handles. A host often starts before the guest's service listens, and the
 // reverse (a guest before its host's service, a VM rebooting under a live
 // client): go-winio's HvsockDialer redials for the same reason.
-import { ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE } from './errors.js';
-import { validateNumber } from './validate.js';
+import { ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE } from '../errors/errors.js';
+import { validateNumber } from '../errors/validate.js';
 
 /** Largest timer delay Node accepts (setTimeout's TIMEOUT_MAX). */
 const TIMEOUT_MAX = 2 ** 31 - 1;

@@ -4,10 +4,11 @@
 // listen({ wsl: true, port }) follows WSL 2's VM across restarts (wsl-server.ts).
 import { EventEmitter } from 'node:events';
 import { onAbort, type Unsubscribe } from './abort.js';
-import type { HvSocketAddress, ResolvedAddress } from './address.js';
-import { HV_GUID_WILDCARD } from './constants.js';
-import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError } from './errors.js';
-import { loadBinding, type NativeHandle } from './native.js';
+import type { HvSocketAddress, ResolvedAddress } from '../address/address.js';
+import { HV_GUID_WILDCARD } from '../address/constants.js';
+import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError } from '../errors/errors.js';
+import { errorAddress } from '../address/address.js';
+import { loadBinding, type NativeHandle } from '../transport/native.js';
 import {
   kAccepted,
   kTransport,
@@ -19,7 +20,7 @@ import {
   type ListenOptions,
   type ServerOptions,
 } from './options.js';
-import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from './platform.js';
+import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
 import { Socket } from './socket.js';
 import {
   defaultWslFollower,
@@ -32,8 +33,8 @@ import {
   type InternalWslListenOptions,
   type WslListenOptions,
   type WslRestartEvent,
-} from './wsl-server.js';
-import type { WslVmNotFoundError } from './wsl-vm-id.js';
+} from './wsl-listener.js';
+import type { WslVmNotFoundError } from '../host/wsl/vm-id.js';
 
 /** Node's default backlog. */
 const DEFAULT_BACKLOG = 511;
@@ -118,7 +119,7 @@ export class Server extends EventEmitter {
 
     const opened = this.#open(platform, options, target, socketOptions, acceptedOptions);
     if ('errno' in opened) {
-      const error = systemError(opened.errno, opened.syscall, target?.address, undefined, opened.windowsError);
+      const error = systemError(opened.errno, opened.syscall, { ...errorAddress(target?.address), windowsError: opened.windowsError });
       process.nextTick(() => this.emit('error', error));
       return this;
     }
@@ -258,7 +259,7 @@ export class Server extends EventEmitter {
       return fail(error);
     }
     if ('errno' in opened) {
-      return fail(systemError(opened.errno, opened.syscall, target.address, undefined, opened.windowsError));
+      return fail(systemError(opened.errno, opened.syscall, { ...errorAddress(target.address), windowsError: opened.windowsError }));
     }
     this.#use(opened.handle, platform, target);
     this.#wsl?.setKeepAlive(false);
@@ -331,7 +332,7 @@ export class Server extends EventEmitter {
   #onConnection(status: number, peer: NativeHandle | undefined): void {
     const platform = this.#platform;
     if (status < 0 || peer === undefined || platform === null) {
-      const error = systemError(status, 'accept', undefined, undefined, this.#handle?.windowsError);
+      const error = systemError(status, 'accept', { windowsError: this.#handle?.windowsError });
       if (isResourceExhaustion(status)) this.#pauseAccepting();
       this.emit('error', error);
       return;

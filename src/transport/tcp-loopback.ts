@@ -3,12 +3,12 @@
 // loopback TCP. Tests use it where no hypervisor transport exists: under
 // Wine, which has no AF_HYPERV, and on a Linux machine without vsock
 // loopback. Everything but the address mapping is the real code path.
-import type { HvSocketAddress, ResolvedAddress } from '../address.js';
-import { ERR_INVALID_ARG_VALUE } from '../errors.js';
-import { kTransport } from '../options.js';
-import type { SocketPlatform } from '../platform.js';
-import { uvErrno } from '../platform.js';
-import { validateObject, validateUint32 } from '../validate.js';
+import type { HvSocketAddress, ResolvedAddress } from '../address/address.js';
+import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
+import { kTransport } from './platform.js';
+import type { SocketPlatform } from './platform.js';
+import { uvErrno } from './platform.js';
+import { validateObject, validateUint32 } from '../errors/validate.js';
 
 export { kTransport };
 

@@ -8,7 +8,7 @@ import {
   type AddressPurpose,
   type HvSocketAddress,
   type ResolvedAddress,
-} from './address.js';
+} from '../address/address.js';
 import {
   AF_HYPERV,
   AF_VSOCK,
@@ -19,10 +19,34 @@ import {
   HVSOCKET_CONTAINER_PASSTHRU,
   HVSOCKET_HIGH_VTL,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
-} from './constants.js';
-import { ERR_INVALID_ARG_VALUE, systemError } from './errors.js';
+} from '../address/constants.js';
+import { ERR_INVALID_ARG_VALUE, systemError } from '../errors/errors.js';
 import type { NativeHandle } from './native.js';
-import type { ConnectOptions, HyperVSocketOptions } from './options.js';
+
+/**
+ * Windows Hyper-V socket options (HVSOCKET_* at level HV_PROTOCOL_RAW), set
+ * on the socket before it binds or connects. Linux vsock has none of them:
+ * `true` there is an ERR_INVALID_ARG_VALUE, `false` is accepted.
+ */
+export interface HyperVSocketOptions {
+  /**
+   * HVSOCKET_CONNECTED_SUSPEND: keep the connection when the VM is suspended
+   * (paused or saved) instead of resetting it. On a server, applied to the
+   * listener and to every socket it accepts.
+   */
+  connectedSuspend?: boolean;
+  /** HVSOCKET_CONTAINER_PASSTHRU: let a container's socket reach past the container to its host. */
+  containerPassthru?: boolean;
+  /** HVSOCKET_HIGH_VTL: talk to the partition's higher virtual trust level (VTL 1, e.g. VBS). */
+  highVtl?: boolean;
+}
+
+/**
+ * Replaces the OS's hypervisor socket layer for a Socket or Server; not
+ * public API. Tests use it to drive the same engine over loopback TCP where
+ * no hypervisor transport exists (Wine, a bare Linux machine).
+ */
+export const kTransport = Symbol('hvsock.transport');
 
 export interface SocketOption {
   level: number;
@@ -31,7 +55,10 @@ export interface SocketOption {
 }
 
 /** The options a platform turns into socket options: connect timeout and Hyper-V flags. */
-export type PlatformSocketOptions = HyperVSocketOptions & Pick<ConnectOptions, 'connectTimeout'>;
+export interface PlatformSocketOptions extends HyperVSocketOptions {
+  /** The connect timeout in ms, set as the OS option where there is one. */
+  connectTimeout?: number;
+}
 
 export interface SocketPlatform {
   readonly name: string;
@@ -150,8 +177,7 @@ export function hostPlatform(syscall: string): SocketPlatform {
   const name = currentPlatform();
   if (name === 'linux') return linux;
   if (name === 'win32') return win32;
-  throw systemError(uvErrno('EAFNOSUPPORT'), syscall, undefined,
-    `Hyper-V sockets are available on Windows and Linux, not on ${process.platform}`);
+  throw systemError(uvErrno('EAFNOSUPPORT'), syscall, { hint: `Hyper-V sockets are available on Windows and Linux, not on ${process.platform}` });
 }
 
 export function platformFor(name: 'linux' | 'win32'): SocketPlatform {

@@ -4,9 +4,10 @@
 import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { onAbort, type Unsubscribe } from './abort.js';
-import type { HvSocketAddress } from './address.js';
-import { AbortError, ERR_SOCKET_CLOSED, systemError } from './errors.js';
-import { loadBinding, WRITE_PENDING, type NativeHandle } from './native.js';
+import type { HvSocketAddress } from '../address/address.js';
+import { AbortError, ERR_SOCKET_CLOSED, systemError } from '../errors/errors.js';
+import { errorAddress } from '../address/address.js';
+import { loadBinding, WRITE_PENDING, type NativeHandle } from '../transport/native.js';
 import {
   kAccepted,
   kTransport,
@@ -18,7 +19,7 @@ import {
   type InternalSocketOptions,
   type SocketOptions,
 } from './options.js';
-import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from './platform.js';
+import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
 import { isTransientConnectError, nextRedial, redialSchedule, type RedialEvent, type RedialSchedule } from './redial.js';
 
 type Callback = (error?: Error | null) => void;
@@ -240,7 +241,7 @@ export class Socket extends Duplex {
     if (this.#reading) return;
     const err = this.#handle.readStart();
     if (err < 0) {
-      this.destroy(systemError(err, 'read', undefined, undefined, this.#handle.windowsError));
+      this.destroy(systemError(err, 'read', { windowsError: this.#handle.windowsError }));
       return;
     }
     this.#reading = true;
@@ -270,7 +271,7 @@ export class Socket extends Duplex {
     const err = this.#handle.shutdown();
     // A peer that is already gone has nothing left to half-close.
     if (err < 0 && err !== uvErrno('ENOTCONN')) {
-      callback(systemError(err, 'shutdown', undefined, undefined, this.#handle.windowsError));
+      callback(systemError(err, 'shutdown', { windowsError: this.#handle.windowsError }));
     } else {
       callback();
     }
@@ -338,7 +339,7 @@ export class Socket extends Duplex {
 
   /** A failure connect() itself returned: reported on a later tick, as node:net does. */
   #attemptFailedSoon(errno: number, syscall: string, windowsError: number): void {
-    const error = systemError(errno, syscall, this.#target, undefined, windowsError);
+    const error = systemError(errno, syscall, { ...errorAddress(this.#target), windowsError });
     const handle = this.#handle;
     process.nextTick(() => {
       if (handle === this.#handle) this.#attemptFailed(error);
@@ -385,7 +386,7 @@ export class Socket extends Duplex {
     if (this.destroyed || this.#handle === null) return;
     if (status < 0) {
       const errno = this.#platform?.connectError(status) ?? status;
-      this.#attemptFailed(systemError(errno, 'connect', this.#target, undefined, this.#handle.windowsError));
+      this.#attemptFailed(systemError(errno, 'connect', { ...errorAddress(this.#target), windowsError: this.#handle.windowsError }));
       return;
     }
     this.#dial = null;
@@ -413,7 +414,7 @@ export class Socket extends Duplex {
     this.#touch();
     const result = handle.writev(chunks.length === 1 ? (chunks[0] as Buffer) : chunks);
     if (result < 0) {
-      callback(systemError(result, 'write', undefined, undefined, handle.windowsError));
+      callback(systemError(result, 'write', { windowsError: handle.windowsError }));
       return;
     }
     for (const chunk of chunks) this.#bytesWritten += chunk.length;
@@ -426,7 +427,7 @@ export class Socket extends Duplex {
     this.#writeCallback = null;
     if (callback === null) return;
     this.#touch();
-    callback(status < 0 ? systemError(status, 'write', undefined, undefined, this.#handle?.windowsError) : null);
+    callback(status < 0 ? systemError(status, 'write', { windowsError: this.#handle?.windowsError }) : null);
   }
 
   #onRead(nread: number): void {
@@ -449,7 +450,7 @@ export class Socket extends Duplex {
       this.read(0);
       return;
     }
-    this.destroy(systemError(nread, 'read', undefined, undefined, handle.windowsError));
+    this.destroy(systemError(nread, 'read', { windowsError: handle.windowsError }));
   }
 
   #touch(): void {

@@ -4,10 +4,10 @@
 // "x'; Remove-Item C:\ -Recurse; '" is only ever compared with VM names.
 // The scripts emit JSON (ConvertTo-Json) and the parsers here read it.
 import { execFile } from 'node:child_process';
-import { ERR_INVALID_ARG_VALUE, systemError } from './errors.js';
-import { normalizeGuid } from './guid.js';
-import { uvErrno } from './platform.js';
-import { validateBoolean, validateString } from './validate.js';
+import { ERR_INVALID_ARG_VALUE, systemError } from '../errors/errors.js';
+import { normalizeGuid } from '../address/guid.js';
+import { uvErrno } from '../transport/platform.js';
+import { validateBoolean, validateString } from '../errors/validate.js';
 
 /** The environment variable that carries the VM name into every script. */
 export const VM_NAME_VARIABLE = 'HVSOCK_VM_NAME';
@@ -153,15 +153,15 @@ export const runPowerShell: Runner = (command) =>
 function hypervError(error: Error & { code?: unknown; stderr?: string }, name?: string): Error {
   const stderr = error.stderr ?? '';
   if (error.code === 'ENOENT') {
-    return systemError(uvErrno('ENOSYS'), 'powershell', undefined, 'Hyper-V VM management needs Windows with PowerShell');
+    return systemError(uvErrno('ENOSYS'), 'powershell', { hint: 'Hyper-V VM management needs Windows with PowerShell' });
   }
-  if (stderr.includes('HVSOCK_NO_SUCH_VM')) return systemError(uvErrno('ENOENT'), 'Get-VM', undefined, `no VM is named ${JSON.stringify(name)}`);
+  if (stderr.includes('HVSOCK_NO_SUCH_VM')) return systemError(uvErrno('ENOENT'), 'Get-VM', { hint: `no VM is named ${JSON.stringify(name)}` });
   if (stderr.includes('HVSOCK_AMBIGUOUS_VM')) return ERR_INVALID_ARG_VALUE('name', name, 'matches more than one VM');
   if (/is not recognized|CommandNotFoundException/.test(stderr)) {
-    return systemError(uvErrno('ENOSYS'), 'Get-VM', undefined, 'the Hyper-V PowerShell module is missing: enable Hyper-V (Hyper-V Module for Windows PowerShell)');
+    return systemError(uvErrno('ENOSYS'), 'Get-VM', { hint: 'the Hyper-V PowerShell module is missing: enable Hyper-V (Hyper-V Module for Windows PowerShell)' });
   }
   if (/permission|access is denied|required permission/i.test(stderr)) {
-    return systemError(uvErrno('EPERM'), 'Get-VM', undefined, 'Hyper-V management needs an elevated prompt or membership in Hyper-V Administrators');
+    return systemError(uvErrno('EPERM'), 'Get-VM', { hint: 'Hyper-V management needs an elevated prompt or membership in Hyper-V Administrators' });
   }
   return new Error(`PowerShell failed: ${stderr.trim() || error.message}`, { cause: error });
 }

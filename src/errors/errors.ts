@@ -2,8 +2,7 @@
 // wording as node:net, so callers can handle hvsock errors the way they
 // already handle net errors.
 import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
-import { formatAddress, type HvSocketAddress } from './address.js';
-import { formatWindowsError, windowsErrorEntry } from './windows-errors.js';
+import { formatWindowsError, windowsErrorEntry } from './windows.js';
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
 
@@ -124,13 +123,38 @@ export function AbortError(cause?: unknown): Error & { code: string } {
   return error;
 }
 
+/**
+ * The address fields an error carries: node:net's `address` (the machine,
+ * as text) and `port`, and hvsock's `cid`, `vmId` and `serviceId`. The
+ * address layer fills them in (errorAddress()); this layer knows no addresses.
+ */
+export interface ErrorAddressFields {
+  address?: string;
+  cid?: number;
+  port?: number;
+  vmId?: string;
+  serviceId?: string;
+}
+
 /** A system error from hvsock: node:net's fields, the address, and on Windows the OS's own number. */
-export interface HvSocketError extends NodeJS.ErrnoException, Partial<HvSocketAddress> {
+export interface HvSocketError extends NodeJS.ErrnoException, ErrorAddressFields {
   /**
    * Windows only: the error number Windows reported (a Winsock WSAE* or Win32
    * ERROR_* value, or an HRESULT), on every error that came from Windows.
-   * `code` is what it means to a Node user (src/windows-errors.ts).
+   * `code` is what it means to a Node user (src/errors/windows.ts).
    */
+  windowsError?: number;
+}
+
+/** What a system error says beyond its errno and syscall. */
+export interface SystemErrorDetails {
+  /** Copied onto the error. */
+  address?: ErrorAddressFields;
+  /** The address as the message shows it, last: `connect ECONNREFUSED parent:5000`. */
+  addressText?: string;
+  /** Words after the code: `connect EACCES: <hint>`. */
+  hint?: string;
+  /** The native handle's `windowsError` (0 for none): names the code where libuv could not, and is kept. */
   windowsError?: number;
 }
 
@@ -140,19 +164,14 @@ function errnoOf(code: string): number | undefined {
   return errnoByCode.get(code);
 }
 
+const ADDRESS_FIELDS = ['address', 'cid', 'port', 'vmId', 'serviceId'] as const;
+
 /**
  * A failed system call, as node:net reports it: `connect ECONNREFUSED 1:5000`
  * with code, errno (negative, libuv numbering), syscall and the address fields.
- * `windowsError` (the native handle's `windowsError`, 0 for none) names the
- * code where libuv could not and is kept on the error.
  */
-export function systemError(
-  errno: number,
-  syscall: string,
-  address?: Partial<HvSocketAddress>,
-  extra?: string,
-  windowsError = 0,
-): HvSocketError {
+export function systemError(errno: number, syscall: string, details: SystemErrorDetails = {}): HvSocketError {
+  const { address, addressText, hint, windowsError = 0 } = details;
   const known = windowsError !== 0 ? windowsErrorEntry(windowsError) : undefined;
   const knownErrno = known === undefined ? undefined : errnoOf(known.code);
   if (knownErrno !== undefined) errno = knownErrno;
@@ -163,18 +182,17 @@ export function systemError(
     code = `Unknown system error ${errno}`;
   }
   let message = `${syscall} ${code}`;
-  if (extra !== undefined) message += `: ${extra}`;
+  if (hint !== undefined) message += `: ${hint}`;
   // A code that says nothing still names what Windows said.
   if (windowsError !== 0 && known === undefined) message += ` (${formatWindowsError(windowsError)})`;
-  const where = address === undefined ? '' : formatAddress(address);
-  if (where !== '') message += ` ${where}`;
+  if (addressText !== undefined && addressText !== '') message += ` ${addressText}`;
   const error = new Error(message) as HvSocketError;
   error.code = code;
   error.errno = errno;
   error.syscall = syscall;
   if (windowsError !== 0) error.windowsError = windowsError >>> 0;
   if (address !== undefined) {
-    for (const key of ['cid', 'port', 'vmId', 'serviceId'] as const) {
+    for (const key of ADDRESS_FIELDS) {
       if (address[key] !== undefined) (error as unknown as Record<string, unknown>)[key] = address[key];
     }
   }

@@ -1,9 +1,11 @@
 // Argument shapes of connect(), listen() and the constructors, checked
 // synchronously so that nothing malformed ever reaches the native layer.
-import type { AddressInput } from './address.js';
-import { ERR_INVALID_ARG_TYPE } from './errors.js';
-import type { NativeHandle } from './native.js';
-import type { SocketPlatform } from './platform.js';
+import type { AddressInput } from '../address/address.js';
+import { ERR_INVALID_ARG_TYPE } from '../errors/errors.js';
+import type { NativeHandle } from '../transport/native.js';
+import { kTransport, type HyperVSocketOptions, type SocketPlatform } from '../transport/platform.js';
+
+export { kTransport, type HyperVSocketOptions };
 import { redialSchedule, type RedialOptions } from './redial.js';
 import {
   validateAbortSignal,
@@ -12,28 +14,10 @@ import {
   validateInteger,
   validateNumber,
   validateObject,
-} from './validate.js';
+} from '../errors/validate.js';
 
 /** Largest timer delay Node accepts (setTimeout's TIMEOUT_MAX). */
 const TIMEOUT_MAX = 2 ** 31 - 1;
-
-/**
- * Windows Hyper-V socket options (HVSOCKET_* at level HV_PROTOCOL_RAW), set
- * on the socket before it binds or connects. Linux vsock has none of them:
- * `true` there is an ERR_INVALID_ARG_VALUE, `false` is accepted.
- */
-export interface HyperVSocketOptions {
-  /**
-   * HVSOCKET_CONNECTED_SUSPEND: keep the connection when the VM is suspended
-   * (paused or saved) instead of resetting it. On a server, applied to the
-   * listener and to every socket it accepts.
-   */
-  connectedSuspend?: boolean;
-  /** HVSOCKET_CONTAINER_PASSTHRU: let a container's socket reach past the container to its host. */
-  containerPassthru?: boolean;
-  /** HVSOCKET_HIGH_VTL: talk to the partition's higher virtual trust level (VTL 1, e.g. VBS). */
-  highVtl?: boolean;
-}
 
 export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   /**
@@ -63,12 +47,6 @@ export interface SocketOptions {
   signal?: AbortSignal;
 }
 
-/**
- * Replaces the OS's hypervisor socket layer for a Socket or Server; not
- * public API. Tests use it to drive the same engine over loopback TCP where
- * no hypervisor transport exists (Wine, a bare Linux machine).
- */
-export const kTransport = Symbol('hvsock.transport');
 /** How a Server hands an accepted OS socket to a new Socket; not public API. */
 export const kAccepted = Symbol('hvsock.accepted');
 export interface AcceptedSocket {

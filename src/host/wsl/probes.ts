@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { loadBinding } from './native.js';
-import { decodeConsoleOutput, type ComputeSystemKey } from './wsl-parse.js';
+import { loadBinding } from '../../transport/native.js';
+import { decodeConsoleOutput, type ComputeSystemKey } from './parse.js';
 
 /** Where HCS mirrors every running compute system, one subkey per ID (under HKLM). */
 export const COMPUTE_SYSTEMS_KEY = 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\HostComputeService\\VolatileStore\\ComputeSystem';

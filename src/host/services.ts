@@ -4,11 +4,12 @@
 // with a friendly ElementName. Template GUIDs over loopback need none.
 // Writing needs an elevated (Administrator) process.
 import { randomUUID } from 'node:crypto';
-import { ERR_INVALID_ARG_VALUE, systemError } from './errors.js';
-import { normalizeGuid, serviceIdFromPort } from './guid.js';
-import { loadBinding } from './native.js';
-import { uvErrno } from './platform.js';
-import { validateObject, validateString, validateUint32 } from './validate.js';
+import { ERR_INVALID_ARG_VALUE, systemError } from '../errors/errors.js';
+import { errorAddress } from '../address/address.js';
+import { normalizeGuid, serviceIdFromPort } from '../address/guid.js';
+import { loadBinding } from '../transport/native.js';
+import { uvErrno } from '../transport/platform.js';
+import { validateObject, validateString, validateUint32 } from '../errors/validate.js';
 
 export const SERVICES_KEY =
   'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualization\\GuestCommunicationServices';
@@ -36,8 +37,7 @@ interface RegistryBinding {
 function registry(syscall: string): RegistryBinding {
   const binding = loadBinding() as unknown as { registry?: RegistryBinding };
   if (process.platform !== 'win32' || binding.registry === undefined) {
-    throw systemError(uvErrno('ENOSYS'), syscall, undefined,
-      `Hyper-V service registration is done on the Windows host; this is ${process.platform}`);
+    throw systemError(uvErrno('ENOSYS'), syscall, { hint: `Hyper-V service registration is done on the Windows host; this is ${process.platform}` });
   }
   return binding.registry;
 }
@@ -50,7 +50,7 @@ function check(result: number, syscall: string, serviceId?: string): void {
       : result === uvErrno('ENOENT')
         ? `no service ${serviceId ?? ''} is registered`
         : undefined;
-  throw systemError(result, syscall, serviceId === undefined ? undefined : { serviceId }, hint);
+  throw systemError(result, syscall, { ...errorAddress(serviceId === undefined ? undefined : { serviceId }), hint });
 }
 
 /** Registers a service (idempotent: renames an existing one) and returns its GUID. */

@@ -10,7 +10,7 @@
 //                4. hcsdiag list (administrators only)
 //   inside WSL 2 1. $WSL2_VM_ID   2. wslinfo --vm-id  — the VM this distribution runs in
 // None of them starts WSL: a lookup while WSL is down fails, it does not boot it.
-import { isGuid, normalizeGuid } from './guid.js';
+import { isGuid, normalizeGuid } from '../../address/guid.js';
 import {
   hcsErrorMessage,
   isWsl1Kernel,
@@ -21,8 +21,8 @@ import {
   parseWslinfoVmId,
   pickRegistryVmId,
   type Found,
-} from './wsl-parse.js';
-import { systemProbes, type CommandOutcome, type WslProbes } from './wsl-probes.js';
+} from './parse.js';
+import { systemProbes, type CommandOutcome, type WslProbes } from './probes.js';
 
 export type WslVmIdSource = 'wsl.exe' | 'hcs' | 'registry' | 'hcsdiag' | 'env' | 'wslinfo' | 'platform';
 

@@ -4,11 +4,11 @@
 // itself. Here: the option's checks and the watch that drives the rebinding;
 // Server does the binding. Only a Windows machine with WSL shows a real
 // restart; the engine suite drives this watch with an ID source it changes.
-import { ERR_INVALID_ARG_VALUE } from './errors.js';
-import { isGuid, normalizeGuid } from './guid.js';
+import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
+import { isGuid, normalizeGuid } from '../address/guid.js';
 import type { ListenOptions } from './options.js';
-import { validateBoolean } from './validate.js';
-import { followWslVmId } from './wsl-vm-id.js';
+import { validateBoolean } from '../errors/validate.js';
+import { followWslVmId } from '../host/wsl/vm-id.js';
 
 /** How often a WSL server checks whether WSL has restarted. */
 export const WSL_CHECK_INTERVAL_MS = 5000;

@@ -1,7 +1,7 @@
 // Readers for what each WSL VM ID source prints, kept pure so that each one
 // is unit-tested on recorded output. Each returns the VM ID or the reason it
 // could not tell (which getWslVmId records), never throws on odd input.
-import { isGuid, normalizeGuid } from './guid.js';
+import { isGuid, normalizeGuid } from '../../address/guid.js';
 
 export type Found = { vmId: string } | { reason: string };
 

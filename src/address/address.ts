@@ -17,9 +17,10 @@ import {
   VMADDR_FLAG_TO_HOST,
   VMADDR_PORT_ANY,
 } from './constants.js';
-import { ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE } from './errors.js';
+import { ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, type ErrorAddressFields, type SystemErrorDetails } from '../errors/errors.js';
+import { formatAddress, formatMachine } from './names.js';
 import { formatGuid, isTemplateServiceId, normalizeGuid, parseGuid, portFromServiceId, serviceIdFromPort } from './guid.js';
-import { validateBoolean, validateObject, validateUint32 } from './validate.js';
+import { validateBoolean, validateObject, validateUint32 } from '../errors/validate.js';
 
 export type AddressPlatform = 'linux' | 'win32';
 export type AddressPurpose = 'listen' | 'connect';
@@ -37,6 +38,12 @@ export interface AddressInput {
 /** What address() and remoteAddress give back: every form with a meaning is filled in. */
 export interface HvSocketAddress {
   family: 'AF_VSOCK' | 'AF_HYPERV';
+  /**
+   * The machine as the short form writes it, as node:net's `address` is the
+   * host: `loopback`, `parent`, `any`, `children`, `silohost` where the
+   * machine has a name, else the CID (Linux) or the VM GUID (Windows).
+   */
+  address: string;
   cid?: number;
   port?: number;
   vmId?: string;
@@ -228,18 +235,20 @@ export function resolveAddress(
 }
 
 function describeVsock(cid: number, port: number): HvSocketAddress {
-  const address: HvSocketAddress = { family: 'AF_VSOCK', cid, port };
+  const address: HvSocketAddress = { family: 'AF_VSOCK', address: '', cid, port };
   const vmId = CID_TO_VMID.get(cid);
   if (vmId !== undefined) address.vmId = vmId;
   if (port <= MAX_TEMPLATE_PORT) address.serviceId = serviceIdFromPort(port);
+  address.address = formatMachine(address);
   return address;
 }
 
 function describeHv(vmId: string, serviceId: string): HvSocketAddress {
-  const address: HvSocketAddress = { family: 'AF_HYPERV', vmId, serviceId };
+  const address: HvSocketAddress = { family: 'AF_HYPERV', address: '', vmId, serviceId };
   const cid = VMID_TO_CID.get(vmId);
   if (cid !== undefined) address.cid = cid;
   if (isTemplateServiceId(serviceId)) address.port = portFromServiceId(serviceId);
+  address.address = formatMachine(address);
   return address;
 }
 
@@ -289,16 +298,21 @@ export function decodeSockaddr(bytes: Uint8Array): HvSocketAddress {
   throw ERR_INVALID_ARG_VALUE('sockaddr', bytes, 'is neither a sockaddr_vm nor a SOCKADDR_HV');
 }
 
-/** "cid:port" (vsock) or "vmId:serviceId" (Hyper-V), for messages. */
-export function formatAddress(address: Partial<HvSocketAddress>): string {
-  if (address.family !== 'AF_HYPERV' && address.cid !== undefined && address.port !== undefined) {
-    return `${address.cid}:${address.port}`;
+/**
+ * The fields a system error about this address carries, and its text for the
+ * message (the short form: `connect ECONNREFUSED parent:5000`).
+ */
+export function errorAddress(address: Partial<HvSocketAddress> | undefined): Pick<SystemErrorDetails, 'address' | 'addressText'> {
+  if (address === undefined) return {};
+  const fields: ErrorAddressFields = {};
+  for (const key of ['address', 'cid', 'port', 'vmId', 'serviceId'] as const) {
+    if (address[key] !== undefined) (fields as Record<string, unknown>)[key] = address[key];
   }
-  if (address.vmId !== undefined && address.serviceId !== undefined) return `${address.vmId}:${address.serviceId}`;
-  if (address.cid !== undefined && address.port !== undefined) return `${address.cid}:${address.port}`;
-  return '';
+  return { address: fields, addressText: formatAddress(address) };
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+export { formatAddress };

@@ -8,29 +8,11 @@
 // "2:5000", "wsl:5000", "5000". The result is an AddressInput, which
 // resolveAddress then maps onto the running OS (or refuses, saying why).
 import type { AddressInput } from './address.js';
-import {
-  HV_GUID_CHILDREN,
-  HV_GUID_LOOPBACK,
-  HV_GUID_PARENT,
-  HV_GUID_SILOHOST,
-  HV_GUID_WILDCARD,
-} from './constants.js';
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from './errors.js';
+import { MACHINE_NAMES, WSL_MACHINE_NAME } from './names.js';
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
 import { isGuid, normalizeGuid } from './guid.js';
 
-/** Machine names accepted before the colon, and the VM ID each stands for. */
-export const MACHINE_NAMES: Readonly<Record<string, string>> = Object.freeze({
-  loopback: HV_GUID_LOOPBACK,
-  parent: HV_GUID_PARENT,
-  host: HV_GUID_PARENT,
-  any: HV_GUID_WILDCARD,
-  wildcard: HV_GUID_WILDCARD,
-  children: HV_GUID_CHILDREN,
-  silohost: HV_GUID_SILOHOST,
-});
-
-/** The machine name for WSL 2's VM: not a fixed ID, so it parses to { wsl: true }. */
-export const WSL_MACHINE_NAME = 'wsl';
+export { MACHINE_NAMES, WSL_MACHINE_NAME };
 
 /** What parseAddress returns: an address, or one whose machine is WSL's VM (for listen, or to look up). */
 export type ParsedAddress = AddressInput & { wsl?: true };

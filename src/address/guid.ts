@@ -2,7 +2,7 @@
 // wire form (Data1 u32, Data2 u16, Data3 u16 little-endian, then 8 bytes as
 // written) for SOCKADDR_HV.
 import { HV_GUID_VSOCK_TEMPLATE } from './constants.js';
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE } from './errors.js';
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE } from '../errors/errors.js';
 
 const GUID = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i;
 /** Template service GUIDs carry a port in Data1; Linux vsock ports stop at 0x7FFFFFFF there. */

@@ -1,0 +1,42 @@
+// The factory functions of node:net's shape: createServer, connect (alias
+// createConnection), and localCid.
+import { systemError } from '../errors/errors.js';
+import { hostPlatform } from '../transport/platform.js';
+import { loadBinding } from '../transport/native.js';
+import type { ConnectOptions, ServerOptions } from './options.js';
+import { Server, type ConnectionListener } from './server.js';
+import { Socket } from './socket.js';
+
+export function createServer(connectionListener?: ConnectionListener): Server;
+export function createServer(options?: ServerOptions, connectionListener?: ConnectionListener): Server;
+export function createServer(
+  options?: ServerOptions | ConnectionListener,
+  connectionListener?: ConnectionListener,
+): Server {
+  return new Server(options, connectionListener);
+}
+
+/**
+ * Opens a connection: `connect({ cid, port })`, `connect({ vmId, serviceId })`
+ * or `connect(port[, cid])`; the listener is added for 'connect'.
+ */
+export function connect(options: ConnectOptions, connectListener?: () => void): Socket;
+export function connect(port: number, cid?: number, connectListener?: () => void): Socket;
+export function connect(port: number, connectListener?: () => void): Socket;
+export function connect(...args: unknown[]): Socket {
+  const first = args[0];
+  const allowHalfOpen =
+    first !== null && typeof first === 'object' ? (first as ConnectOptions).allowHalfOpen : undefined;
+  const socket = new Socket(allowHalfOpen === undefined ? {} : { allowHalfOpen });
+  return (socket.connect as (...a: unknown[]) => Socket)(...args);
+}
+
+export const createConnection = connect;
+
+/** This machine's vsock context ID (Linux). Throws a system error where there is none. */
+export function localCid(): number {
+  hostPlatform('localCid');
+  const cid = loadBinding().localCid();
+  if (cid < 0) throw systemError(cid, 'ioctl');
+  return cid;
+}
