@@ -17,16 +17,25 @@ import {
   VMADDR_FLAG_TO_HOST,
   VMADDR_PORT_ANY,
 } from './constants.js';
-import { ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, type ErrorAddressFields, type SystemErrorDetails } from '../errors/errors.js';
-import { formatAddress, formatMachine } from './names.js';
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, type ErrorAddressFields, type SystemErrorDetails } from '../errors/errors.js';
+import { formatAddress, formatMachine, parseMachine } from './names.js';
 import { formatGuid, isTemplateServiceId, normalizeGuid, parseGuid, portFromServiceId, serviceIdFromPort } from './guid.js';
 import { validateBoolean, validateObject, validateUint32 } from '../errors/validate.js';
 
 export type AddressPlatform = 'linux' | 'win32';
 export type AddressPurpose = 'listen' | 'connect';
 
-/** What users pass: a machine part (cid or vmId) and a service part (port or serviceId). */
+/**
+ * What users pass: a machine part (cid, vmId or host) and a service part
+ * (port or serviceId).
+ */
 export interface AddressInput {
+  /**
+   * The machine as the short form writes it, as node:net's `host`: `parent`
+   * (the host), `loopback`, `any`, `children`, `silohost`, a CID (`'3'`) or a
+   * VM GUID. An IP address or DNS name is refused, saying what to write.
+   */
+  host?: string;
   cid?: number;
   port?: number;
   vmId?: string;
@@ -98,10 +107,8 @@ function readParts(input: unknown, name: string): Parts {
       'is understood by Server.listen() only; to connect, look the VM up first: { vmId: await getWslVmId(), port }',
     );
   }
-  const { cid, port, vmId, serviceId, toHost } = input as AddressInput;
-  if (cid !== undefined && vmId !== undefined) {
-    throw ERR_INVALID_ARG_VALUE(name, input, 'must name the machine once: cid or vmId, not both');
-  }
+  const { port, serviceId, toHost } = input as AddressInput;
+  const { cid, vmId } = machineOf(input as AddressInput, name);
   if (port !== undefined && serviceId !== undefined) {
     throw ERR_INVALID_ARG_VALUE(name, input, 'must name the service once: port or serviceId, not both');
   }
@@ -117,6 +124,24 @@ function readParts(input: unknown, name: string): Parts {
   if (vmId !== undefined) parts.vmId = normalizeGuid(vmId, `${name}.vmId`);
   if (serviceId !== undefined) parts.serviceId = normalizeGuid(serviceId, `${name}.serviceId`);
   return parts;
+}
+
+/** The machine part: cid, vmId, or host (the short form's machine text), at most one of them. */
+function machineOf(input: AddressInput, name: string): { cid?: number | undefined; vmId?: string | undefined } {
+  const { cid, vmId, host } = input;
+  const given = [cid, vmId, host].filter((part) => part !== undefined).length;
+  if (given > 1) throw ERR_INVALID_ARG_VALUE(name, input, 'must name the machine once: host, cid or vmId');
+  if (host === undefined) return { cid, vmId };
+  if (typeof host !== 'string') throw ERR_INVALID_ARG_TYPE(`${name}.host`, 'string', host);
+  const machine = parseMachine(host.trim(), `${name}.host`);
+  if ('wsl' in machine) {
+    throw ERR_INVALID_ARG_VALUE(
+      `${name}.host`,
+      host,
+      "is WSL 2's VM, which only Server.listen() looks up (and follows) by itself; to connect, look it up first: { vmId: await getWslVmId(), port } (hvsock/host)",
+    );
+  }
+  return machine;
 }
 
 function linuxCid(parts: Parts, purpose: AddressPurpose, name: string): number {

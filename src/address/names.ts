@@ -8,6 +8,9 @@ import {
   HV_GUID_SILOHOST,
   HV_GUID_WILDCARD,
 } from './constants.js';
+import { isIP } from 'node:net';
+import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
+import { isGuid, normalizeGuid } from './guid.js';
 
 /** Machine names accepted before the colon, and the VM ID each stands for. */
 export const MACHINE_NAMES: Readonly<Record<string, string>> = Object.freeze({
@@ -59,4 +62,45 @@ export function formatAddress(parts: AddressParts): string {
   const service = formatService(parts);
   if (service === '') return machine;
   return machine === '' ? service : `${machine}:${service}`;
+}
+
+/** A machine as the short form names it: a CID, a VM ID, or WSL 2's VM (looked up when used). */
+export type ParsedMachine = { cid: number } | { vmId: string } | { wsl: true };
+
+const DECIMAL = /^\d+$/;
+const HEX = /^0x[0-9a-f]+$/i;
+
+/** A port or CID as text: decimal or 0x hex, 0 to 0xFFFFFFFF; undefined otherwise. */
+export function parseUint32Text(text: string): number | undefined {
+  if (!DECIMAL.test(text) && !HEX.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isSafeInteger(value) && value <= 0xffffffff ? value : undefined;
+}
+
+/** What to write instead of something that is not a machine. */
+function notAMachine(machine: string): string {
+  const names = [...Object.keys(MACHINE_NAMES), WSL_MACHINE_NAME].join(', ');
+  const instead = `write the machine as a CID, a VM GUID or one of ${names} (the host is parent)`;
+  if (isIP(machine) !== 0) return `is an IP address, but Hyper-V sockets reach machines by CID or VM ID, not by IP: ${instead}`;
+  if (machine.toLowerCase() === 'localhost') return `is a host name: for this machine write loopback; otherwise ${instead}`;
+  if (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(machine)) return `is a host name, but Hyper-V sockets have no name resolution: ${instead}`;
+  return `is not a machine: ${instead}`;
+}
+
+/**
+ * Reads the machine part of the short form: a CID (3, 0x3), a VM GUID, or a
+ * name. Throws ERR_INVALID_ARG_VALUE saying what to write instead; `value`
+ * is what the message shows as received (the whole address, when the machine
+ * came from one).
+ */
+export function parseMachine(machine: string, name: string, value: unknown = machine): ParsedMachine {
+  const cid = parseUint32Text(machine);
+  if (cid !== undefined) return { cid };
+  const lower = machine.toLowerCase();
+  const named = MACHINE_NAMES[lower];
+  if (named !== undefined) return { vmId: named };
+  if (lower === WSL_MACHINE_NAME) return { wsl: true };
+  if (isGuid(machine)) return { vmId: normalizeGuid(machine) };
+  const reason = notAMachine(machine);
+  throw ERR_INVALID_ARG_VALUE(name, value, value === machine ? reason : `has machine "${machine}", which ${reason}`);
 }

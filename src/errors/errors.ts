@@ -154,6 +154,12 @@ export interface SystemErrorDetails {
   addressText?: string;
   /** Words after the code: `connect EACCES: <hint>`. */
   hint?: string;
+  /**
+   * Says what the code means after it, as node:net's listen errors do
+   * (`listen EADDRINUSE: address already in use any:5000`); connect errors
+   * do not (`connect ECONNREFUSED parent:5000`).
+   */
+  describeCode?: boolean;
   /** The native handle's `windowsError` (0 for none): names the code where libuv could not, and is kept. */
   windowsError?: number;
 }
@@ -164,6 +170,13 @@ function errnoOf(code: string): number | undefined {
   return errnoByCode.get(code);
 }
 
+/** libuv's error number for a code name on the running OS (libuv numbers differ between OSes). */
+export function uvErrno(code: string): number {
+  const errno = errnoOf(code);
+  if (errno === undefined) throw new Error(`libuv has no error named ${code}`);
+  return errno;
+}
+
 const ADDRESS_FIELDS = ['address', 'cid', 'port', 'vmId', 'serviceId'] as const;
 
 /**
@@ -171,7 +184,7 @@ const ADDRESS_FIELDS = ['address', 'cid', 'port', 'vmId', 'serviceId'] as const;
  * with code, errno (negative, libuv numbering), syscall and the address fields.
  */
 export function systemError(errno: number, syscall: string, details: SystemErrorDetails = {}): HvSocketError {
-  const { address, addressText, hint, windowsError = 0 } = details;
+  const { address, addressText, hint, describeCode = false, windowsError = 0 } = details;
   const known = windowsError !== 0 ? windowsErrorEntry(windowsError) : undefined;
   const knownErrno = known === undefined ? undefined : errnoOf(known.code);
   if (knownErrno !== undefined) errno = knownErrno;
@@ -182,6 +195,8 @@ export function systemError(errno: number, syscall: string, details: SystemError
     code = `Unknown system error ${errno}`;
   }
   let message = `${syscall} ${code}`;
+  const meaning = describeCode ? getSystemErrorMap().get(errno)?.[1] : undefined;
+  if (meaning !== undefined) message += `: ${meaning}`;
   if (hint !== undefined) message += `: ${hint}`;
   // A code that says nothing still names what Windows said.
   if (windowsError !== 0 && known === undefined) message += ` (${formatWindowsError(windowsError)})`;

@@ -17,11 +17,13 @@ export function createServer(
 }
 
 /**
- * Opens a connection: `connect({ cid, port })`, `connect({ vmId, serviceId })`
- * or `connect(port[, cid])`; the listener is added for 'connect'.
+ * Opens a connection: `connect({ host, port })`, `connect({ cid, port })`,
+ * `connect({ vmId, serviceId })`, `connect('parent:5000')` or
+ * `connect(port[, host | cid])`; the listener is added for 'connect'.
  */
 export function connect(options: ConnectOptions, connectListener?: () => void): Socket;
-export function connect(port: number, cid?: number, connectListener?: () => void): Socket;
+export function connect(address: string, connectListener?: () => void): Socket;
+export function connect(port: number, host?: string | number, connectListener?: () => void): Socket;
 export function connect(port: number, connectListener?: () => void): Socket;
 export function connect(...args: unknown[]): Socket {
   const first = args[0];

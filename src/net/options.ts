@@ -1,6 +1,7 @@
 // Argument shapes of connect(), listen() and the constructors, checked
 // synchronously so that nothing malformed ever reaches the native layer.
 import type { AddressInput } from '../address/address.js';
+import { parseAddress } from '../address/text.js';
 import { ERR_INVALID_ARG_TYPE } from '../errors/errors.js';
 import type { NativeHandle } from '../transport/native.js';
 import { kTransport, type HyperVSocketOptions, type SocketPlatform } from '../transport/platform.js';
@@ -103,16 +104,33 @@ function splitCallback(args: unknown[]): [unknown[], (() => void) | undefined] {
   return typeof last === 'function' ? [args.slice(0, -1), last as () => void] : [args, undefined];
 }
 
-/** connect(options[, cb]) | connect(port[, cid][, cb]) → [options, cb]. */
+/**
+ * `port[, machine]` as node:net's `port[, host]`: the machine a CID (number)
+ * or the short form's machine text ('parent', '3', a VM GUID).
+ */
+function portAndMachine(port: number, machine: unknown): AddressInput {
+  if (machine === undefined) return { port };
+  if (typeof machine === 'number') return { port, cid: machine };
+  if (typeof machine === 'string') return { port, host: machine };
+  throw ERR_INVALID_ARG_TYPE('host', ['string', 'number'], machine);
+}
+
+/**
+ * connect(options[, cb]) | connect('machine:service'[, cb]) |
+ * connect(port[, host | cid][, cb]) → [options, cb].
+ */
 export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number): [ConnectOptions, (() => void) | undefined] {
   const [[first, second], listener] = splitCallback(args);
   let options: ConnectOptions;
   if (typeof first === 'number') {
-    options = second === undefined ? { port: first } : { port: first, cid: second as number };
+    options = portAndMachine(first, second);
+  } else if (typeof first === 'string') {
+    // Not a path, as for node:net: the short form "[machine:]service".
+    options = parseAddress(first, 'address');
   } else if (first !== null && typeof first === 'object') {
     options = first as ConnectOptions;
   } else {
-    throw ERR_INVALID_ARG_TYPE('options', ['Object', 'number'], first);
+    throw ERR_INVALID_ARG_TYPE('options', ['Object', 'number', 'string'], first);
   }
   if (options.connectTimeout !== undefined) {
     validateInteger(options.connectTimeout, 'options.connectTimeout', 1, maxConnectTimeout);
@@ -140,18 +158,27 @@ export function validateServerOptions(options: unknown): ServerOptions {
   return o;
 }
 
-/** listen(options[, cb]) | listen(port[, backlog][, cb]) | listen([cb]) → [options, cb]. */
+/**
+ * listen(options[, cb]) | listen('machine:service'[, backlog][, cb]) |
+ * listen(port[, host][, backlog][, cb]) | listen([cb]) → [options, cb].
+ */
 export function normalizeListenArgs(args: unknown[]): [ListenOptions, (() => void) | undefined] {
-  const [[first, second], callback] = splitCallback(args);
+  const [[first, ...rest], callback] = splitCallback(args);
   let options: ListenOptions;
   if (first === undefined) {
     options = { port: 0 };
   } else if (typeof first === 'number') {
-    options = second === undefined ? { port: first } : { port: first, backlog: second as number };
+    // As node:net: listen(port, host, backlog) or listen(port, backlog).
+    const host = typeof rest[0] === 'string' ? (rest.shift() as string) : undefined;
+    options = { port: first, ...(host === undefined ? {} : { host }) };
+    if (rest[0] !== undefined) options.backlog = rest[0] as number;
+  } else if (typeof first === 'string') {
+    options = parseAddress(first, 'address');
+    if (rest[0] !== undefined) options.backlog = rest[0] as number;
   } else if (first !== null && typeof first === 'object') {
     options = first as ListenOptions;
   } else {
-    throw ERR_INVALID_ARG_TYPE('options', ['Object', 'number'], first);
+    throw ERR_INVALID_ARG_TYPE('options', ['Object', 'number', 'string'], first);
   }
   if (options.backlog !== undefined) validateInteger(options.backlog, 'options.backlog', 0, 2 ** 31 - 1);
   if (options.fd !== undefined) validateInteger(options.fd, 'options.fd', 0, 2 ** 31 - 1);

@@ -43,6 +43,22 @@ const ACCEPT_RETRY_MS = 100;
 
 export type ConnectionListener = (socket: Socket) => void;
 
+/**
+ * The 'drop' event's payload (a connection closed at once for
+ * maxConnections): node:net's fields, the addresses as text as on Socket,
+ * and the typed addresses.
+ */
+export interface DropEvent {
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  localFamily: HvSocketAddress['family'] | undefined;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  remoteFamily: HvSocketAddress['family'] | undefined;
+  localHvAddress: HvSocketAddress | undefined;
+  remoteHvAddress: HvSocketAddress | undefined;
+}
+
 /** A listening socket, or why it could not be made. */
 type Opened = { handle: NativeHandle } | { errno: number; syscall: string; windowsError: number };
 
@@ -98,12 +114,18 @@ export class Server extends EventEmitter {
   }
 
   /**
-   * listen(options[, callback]) with `{ cid?, port }` or `{ vmId?, serviceId }`
-   * (machine part defaults to "any"), `{ fd }` to adopt a listening socket,
-   * `{ wsl: true, port }` to follow WSL 2's VM (Windows), or
-   * listen(port[, backlog][, callback]). `{ port: 0 }` picks a free port on Linux.
+   * listen(options[, callback]) with `{ host?, port }`, `{ cid?, port }` or
+   * `{ vmId?, serviceId }` (the machine defaults to "any"), `{ fd }` to adopt
+   * a listening socket, `{ wsl: true, port }` (or host 'wsl') to follow WSL
+   * 2's VM (Windows); a short-form address (`'any:5000'`); or
+   * listen(port[, host][, backlog][, callback]). `{ port: 0 }` picks a free
+   * port on Linux.
    */
   listen(options?: ListenOptions & WslListenOptions, callback?: () => void): this;
+  listen(address: string, backlog?: number, callback?: () => void): this;
+  listen(address: string, callback?: () => void): this;
+  listen(port: number, host?: string, backlog?: number, callback?: () => void): this;
+  listen(port: number, host?: string, callback?: () => void): this;
   listen(port: number, backlog?: number, callback?: () => void): this;
   listen(port: number, callback?: () => void): this;
   listen(callback?: () => void): this;
@@ -119,7 +141,7 @@ export class Server extends EventEmitter {
 
     const opened = this.#open(platform, options, target, socketOptions, acceptedOptions);
     if ('errno' in opened) {
-      const error = systemError(opened.errno, opened.syscall, { ...errorAddress(target?.address), windowsError: opened.windowsError });
+      const error = systemError(opened.errno, opened.syscall, { ...errorAddress(target?.address), describeCode: true, windowsError: opened.windowsError });
       process.nextTick(() => this.emit('error', error));
       return this;
     }
@@ -162,16 +184,18 @@ export class Server extends EventEmitter {
       handle.close();
       return { errno, syscall, windowsError };
     };
+    // socket(), bind() and listen() failures are all 'listen' errors, as in
+    // node:net (EADDRINUSE from bind is `listen EADDRINUSE`).
     if (target === undefined) {
       const err = handle.adopt(options.fd as number, platform.family);
       if (err < 0) return fail(err, 'listen');
     } else {
       let err = handle.open(platform.family, platform.protocol);
-      if (err < 0) return fail(err, 'socket');
+      if (err < 0) return fail(err, 'listen');
       err = applySocketOptions(handle, socketOptions);
       if (err < 0) return fail(err, 'setsockopt');
       err = handle.bind(target.sockaddr);
-      if (err < 0) return fail(err, 'bind');
+      if (err < 0) return fail(err, 'listen');
     }
     // An adopted socket may already listen; listening again only updates the backlog.
     let err = handle.listen(options.backlog ?? DEFAULT_BACKLOG);
@@ -259,7 +283,7 @@ export class Server extends EventEmitter {
       return fail(error);
     }
     if ('errno' in opened) {
-      return fail(systemError(opened.errno, opened.syscall, { ...errorAddress(target.address), windowsError: opened.windowsError }));
+      return fail(systemError(opened.errno, opened.syscall, { ...errorAddress(target.address), describeCode: true, windowsError: opened.windowsError }));
     }
     this.#use(opened.handle, platform, target);
     this.#wsl?.setKeepAlive(false);
@@ -340,11 +364,18 @@ export class Server extends EventEmitter {
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
       const raw = peer.getpeername();
       peer.close();
-      // node:net's 'drop' payload, with typed addresses.
+      const local = this.#address ?? undefined;
+      const remote = typeof raw === 'number' ? undefined : platform.decode(raw);
       this.emit('drop', {
-        localAddress: this.#address ?? undefined,
-        remoteAddress: typeof raw === 'number' ? undefined : platform.decode(raw),
-      });
+        localAddress: local?.address,
+        localPort: local?.port,
+        localFamily: local?.family,
+        remoteAddress: remote?.address,
+        remotePort: remote?.port,
+        remoteFamily: remote?.family,
+        localHvAddress: local,
+        remoteHvAddress: remote,
+      } satisfies DropEvent);
       return;
     }
     const options: InternalSocketOptions = {

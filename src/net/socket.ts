@@ -95,11 +95,13 @@ export class Socket extends Duplex {
   }
 
   /**
-   * Connects to `{ cid, port }` or `{ vmId, serviceId }` (or a mix: a machine
-   * part and a service part). Also `connect(port[, cid][, listener])`.
+   * Connects to `{ host, port }`, `{ cid, port }` or `{ vmId, serviceId }`
+   * (a machine part and a service part, in either form), to a short-form
+   * address (`'parent:5000'`), or `connect(port[, host | cid][, listener])`.
    */
   connect(options: ConnectOptions, connectListener?: () => void): this;
-  connect(port: number, cid?: number, connectListener?: () => void): this;
+  connect(address: string, connectListener?: () => void): this;
+  connect(port: number, host?: string | number, connectListener?: () => void): this;
   connect(port: number, connectListener?: () => void): this;
   connect(...args: unknown[]): this {
     const platform = this.#transport ?? hostPlatform('connect');
@@ -124,44 +126,82 @@ export class Socket extends Duplex {
     return this;
   }
 
-  /** The local address: `{ family, cid, port, vmId?, serviceId? }`, or `{}` before connecting. */
+  /**
+   * The local address as an object, as node:net's `socket.address()`:
+   * `{ family, address, port, cid?, vmId?, serviceId? }` (`address` is the
+   * machine in the short form), or `{}` before connecting.
+   */
   address(): HvSocketAddress | Record<string, never> {
-    return this.localAddress ?? {};
+    return this.localHvAddress ?? {};
   }
 
   /**
-   * The peer's address, in every form that has a meaning on this OS. Read
+   * The peer's address in every form that has a meaning on this OS. Read
    * from the OS on first use while connected (as node:net does), so sockets
    * nobody asks about cost no system calls.
    */
-  get remoteAddress(): HvSocketAddress | undefined {
+  get remoteHvAddress(): HvSocketAddress | undefined {
     if (this.#remote === undefined && !this.connecting) this.#remote = this.#sockaddr('getpeername');
     return this.#remote;
   }
-  get remoteFamily(): HvSocketAddress['family'] | undefined {
-    return this.remoteAddress?.family;
-  }
-  get remoteCid(): number | undefined {
-    return this.remoteAddress?.cid;
-  }
-  get remotePort(): number | undefined {
-    return this.remoteAddress?.port;
-  }
-  get remoteVmId(): string | undefined {
-    return this.remoteAddress?.vmId;
-  }
-  get remoteServiceId(): string | undefined {
-    return this.remoteAddress?.serviceId;
-  }
-  get localAddress(): HvSocketAddress | undefined {
+  /** This end's address in every form that has a meaning on this OS. */
+  get localHvAddress(): HvSocketAddress | undefined {
     if (this.#local === undefined && !this.connecting) this.#local = this.#sockaddr('getsockname');
     return this.#local;
   }
-  get localCid(): number | undefined {
-    return this.localAddress?.cid;
+
+  /**
+   * The peer machine as text, as node:net's `remoteAddress` is the peer's IP:
+   * `loopback`, `parent`, `any`, `children` or `silohost` where the machine
+   * has a name, else its CID (Linux) or VM GUID (Windows). With
+   * `remotePort`, `${remoteAddress}:${remotePort}` is the short form.
+   */
+  get remoteAddress(): string | undefined {
+    return this.remoteHvAddress?.address;
   }
+  /** `'AF_VSOCK'` (Linux) or `'AF_HYPERV'` (Windows). */
+  get remoteFamily(): HvSocketAddress['family'] | undefined {
+    return this.remoteHvAddress?.family;
+  }
+  /** The peer's vsock port, or the port of its template service GUID; undefined for other service GUIDs. */
+  get remotePort(): number | undefined {
+    return this.remoteHvAddress?.port;
+  }
+  /** The peer's CID, where it has one (Linux, or a Windows VM ID that maps to one). */
+  get remoteCid(): number | undefined {
+    return this.remoteHvAddress?.cid;
+  }
+  /** The peer's VM ID, where it has one (Windows, or a Linux CID that maps to one). */
+  get remoteVmId(): string | undefined {
+    return this.remoteHvAddress?.vmId;
+  }
+  /** The peer's service GUID, where it has one. */
+  get remoteServiceId(): string | undefined {
+    return this.remoteHvAddress?.serviceId;
+  }
+  /** This machine as the connection sees it, in the short form's text (as `remoteAddress`). */
+  get localAddress(): string | undefined {
+    return this.localHvAddress?.address;
+  }
+  /** `'AF_VSOCK'` (Linux) or `'AF_HYPERV'` (Windows). */
+  get localFamily(): HvSocketAddress['family'] | undefined {
+    return this.localHvAddress?.family;
+  }
+  /** This end's port, where its service has one (as `remotePort`). */
   get localPort(): number | undefined {
-    return this.localAddress?.port;
+    return this.localHvAddress?.port;
+  }
+  /** This end's CID, where it has one. */
+  get localCid(): number | undefined {
+    return this.localHvAddress?.cid;
+  }
+  /** This end's VM ID, where it has one. */
+  get localVmId(): string | undefined {
+    return this.localHvAddress?.vmId;
+  }
+  /** This end's service GUID, where it has one. */
+  get localServiceId(): string | undefined {
+    return this.localHvAddress?.serviceId;
   }
 
   get bytesWritten(): number {

@@ -6,6 +6,7 @@
 // restart; the engine suite drives this watch with an ID source it changes.
 import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
 import { isGuid, normalizeGuid } from '../address/guid.js';
+import { WSL_MACHINE_NAME } from '../address/names.js';
 import type { ListenOptions } from './options.js';
 import { validateBoolean } from '../errors/validate.js';
 import { followWslVmId } from '../host/wsl/vm-id.js';
@@ -50,7 +51,9 @@ export function ERR_WSL_ON_LINUX(name: string, value: unknown): TypeError & { co
 }
 
 /** Whether listen options ask to follow WSL (a boolean, or a TypeError). */
-export function wantsWsl(options: WslListenOptions): boolean {
+export function wantsWsl(options: WslListenOptions & { host?: unknown }): boolean {
+  // { host: 'wsl' } (and the short form "wsl:5000") is the same request.
+  if (typeof options.host === 'string' && options.host.trim().toLowerCase() === WSL_MACHINE_NAME) return true;
   if (options.wsl === undefined) return false;
   validateBoolean(options.wsl, 'options.wsl');
   return options.wsl;
@@ -63,7 +66,7 @@ export function wslServicePart(options: InternalWslListenOptions): ListenOptions
       throw ERR_INVALID_ARG_VALUE(`options.${key}`, options[key], 'cannot be given with wsl: true, which looks the VM up itself');
     }
   }
-  const { wsl: _wsl, ...rest } = options;
+  const { wsl: _wsl, host: _host, ...rest } = options;
   return rest;
 }
 

@@ -323,10 +323,10 @@ const acceptedAddresses: Check = {
     const peer = await accepted.promise;
     const seen: SeenAddresses = {
       listener: server.address(),
-      clientLocal: client.localAddress,
-      clientRemote: client.remoteAddress,
-      serverLocal: peer.localAddress,
-      serverRemote: peer.remoteAddress,
+      clientLocal: client.localHvAddress,
+      clientRemote: client.remoteHvAddress,
+      serverLocal: peer.localHvAddress,
+      serverRemote: peer.remoteHvAddress,
     };
     const figure = describeConnection(seen);
     const details = { ...seen };

@@ -1,6 +1,5 @@
 // What differs between the OS socket layers, kept to data and small pure
 // functions so that Socket and Server never branch on the platform.
-import { getSystemErrorMap } from 'node:util';
 import {
   currentPlatform,
   decodeSockaddr,
@@ -20,7 +19,9 @@ import {
   HVSOCKET_HIGH_VTL,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
 } from '../address/constants.js';
-import { ERR_INVALID_ARG_VALUE, systemError } from '../errors/errors.js';
+import { ERR_INVALID_ARG_VALUE, systemError, uvErrno } from '../errors/errors.js';
+
+export { uvErrno };
 import type { NativeHandle } from './native.js';
 
 /**
@@ -88,16 +89,6 @@ export function applySocketOptions(handle: NativeHandle, options: readonly Socke
     if (err < 0) return err;
   }
   return 0;
-}
-
-let errnoByName: Map<string, number> | undefined;
-
-/** libuv error number for a code name; libuv numbers differ between OSes. */
-export function uvErrno(code: string): number {
-  errnoByName ??= new Map([...getSystemErrorMap()].map(([errno, [name]]) => [name, errno]));
-  const errno = errnoByName.get(code);
-  if (errno === undefined) throw new Error(`libuv has no error named ${code}`);
-  return errno;
 }
 
 /** The Hyper-V flags, by option name; each is a ULONG boolean at level HV_PROTOCOL_RAW. */

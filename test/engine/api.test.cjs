@@ -278,7 +278,9 @@ describe('documented API details over the engine', () => {
       for (const backlog of [-1, 1.5]) {
         assert.throws(() => newServer().listen(freshListenPort(), backlog, () => {}), { code: 'ERR_OUT_OF_RANGE', message: /options\.backlog/ });
       }
-      assert.throws(() => newServer().listen(freshListenPort(), '7'), { code: 'ERR_INVALID_ARG_TYPE', message: /options\.backlog/ });
+      assert.throws(() => newServer().listen(freshListenPort(), true), { code: 'ERR_INVALID_ARG_TYPE', message: /options\.backlog/ });
+      // A string there is the host, as in node:net's listen(port, host, backlog).
+      assert.throws(() => newServer().listen(freshListenPort(), 'any', '7'), { code: 'ERR_INVALID_ARG_TYPE', message: /options\.backlog/ });
     });
 
     it('listen(port, callback) without a backlog works too', T, async () => {

@@ -37,14 +37,14 @@ describe('errors over the engine', () => {
     assert.equal(client.destroyed, true);
   });
 
-  it('reports a taken address as EADDRINUSE from bind, on the server', T, async () => {
+  it('reports a taken address as EADDRINUSE, syscall listen as node:net, on the server', T, async () => {
     const { port } = await listen(() => {});
     const second = newServer();
     second.listen({ port });
     const [error] = await once(second, 'error');
     assert.equal(error.code, 'EADDRINUSE');
     assert.equal(error.errno, uvErrno('EADDRINUSE'));
-    assert.equal(error.syscall, 'bind');
+    assert.equal(error.syscall, 'listen');
     assert.equal(second.listening, false);
   });
 

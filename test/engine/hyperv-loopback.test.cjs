@@ -115,15 +115,15 @@ describe('loopback addresses, as go-winio records them', () => {
     let accepted;
     const { server, port } = await listen((socket) => (accepted = socket));
     const serviceId = hvsock.serviceIdFromPort(port);
-    assert.deepEqual(server.address(), { family: 'AF_HYPERV', vmId: hvsock.HV_GUID_LOOPBACK, serviceId, cid: 1, port });
+    assert.deepEqual(server.address(), { family: 'AF_HYPERV', address: 'loopback', vmId: hvsock.HV_GUID_LOOPBACK, serviceId, cid: 1, port });
     const client = connect(port);
     await once(client, 'connect');
     while (accepted === undefined) await new Promise((resolve) => setImmediate(resolve));
     const seen = {
-      clientLocal: client.localAddress,
-      clientRemote: client.remoteAddress,
-      serverLocal: accepted.localAddress,
-      serverRemote: accepted.remoteAddress,
+      clientLocal: client.localHvAddress,
+      clientRemote: client.remoteHvAddress,
+      serverLocal: accepted.localHvAddress,
+      serverRemote: accepted.remoteHvAddress,
     };
     t.diagnostic(`addresses: ${JSON.stringify(seen)}`);
     const clientService = seen.clientLocal.serviceId;
@@ -137,6 +137,13 @@ describe('loopback addresses, as go-winio records them', () => {
     assert.equal(seen.serverLocal.serviceId, serviceId, 'server local service: the listener\'s');
     assert.equal(seen.serverRemote.vmId, hvsock.HV_GUID_LOOPBACK, 'server remote VM ID');
     assert.equal(seen.serverRemote.serviceId, clientService, 'server remote service: the client\'s');
+    // The same as text, as node:net's accessors are strings.
+    assert.equal(client.remoteAddress, 'loopback');
+    assert.equal(client.remotePort, port);
+    assert.equal(client.localAddress, 'children');
+    assert.equal(accepted.localAddress, 'children');
+    assert.equal(accepted.localPort, port);
+    assert.equal(accepted.remoteAddress, 'loopback');
     client.destroy();
   });
 });
@@ -144,7 +151,8 @@ describe('loopback addresses, as go-winio records them', () => {
 describe('refused connect over loopback', () => {
   it('a loopback service nobody listens on: ECONNREFUSED with node:net fields, fast', T, async (t) => {
     windowsOnly();
-    const serviceId = hvsock.serviceIdFromPort(randomTemplatePort());
+    const port = randomTemplatePort();
+    const serviceId = hvsock.serviceIdFromPort(port);
     const started = performance.now();
     // With a 10 s connect timeout, a provider that let the connect hang
     // would end in ETIMEDOUT after 10 s, not in ECONNREFUSED.
@@ -158,7 +166,9 @@ describe('refused connect over loopback', () => {
     assert.equal(error.syscall, 'connect');
     assert.equal(error.vmId, hvsock.HV_GUID_LOOPBACK);
     assert.equal(error.serviceId, serviceId);
-    assert.equal(error.message, `connect ECONNREFUSED ${hvsock.HV_GUID_LOOPBACK}:${serviceId}`);
+    assert.equal(error.message, `connect ECONNREFUSED loopback:${port}`);
+    assert.equal(error.address, 'loopback');
+    assert.equal(error.port, port);
     // A refusal is an answer, not a wait: far below the 10 s timeout even on a loaded runner.
     assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
     assert.equal(await closed, true);

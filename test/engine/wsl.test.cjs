@@ -151,7 +151,7 @@ describe('a server that follows WSL (listen({ wsl: true }))', () => {
     server.listen({ wsl: true, port: taken, [kWslFollow]: { source: state.source, intervalMs: 20 } });
     const error = await event(server, 'error');
     assert.equal(error.code, 'EADDRINUSE');
-    assert.equal(error.syscall, 'bind');
+    assert.equal(error.syscall, 'listen');
     await until(() => order.length === 2, "'close' after the error");
     assert.deepEqual(order, ['error', 'close']);
     const asked = state.asked;

@@ -6,6 +6,7 @@ import {
   validateServerOptions,
   validateSocketOptions,
 } from '../../src/net/options.js';
+import { HV_GUID_PARENT, HV_GUID_WILDCARD } from '../../src/address/constants.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
@@ -18,11 +19,22 @@ describe('normalizeConnectArgs', () => {
     expect(normalizeConnectArgs([5, cb], 1000)).toEqual([{ port: 5 }, cb]);
   });
 
-  it('refuses what is neither an object nor a port', () => {
-    for (const bad of [undefined, null, 'localhost', true]) {
+  it('refuses what is neither an object, a port nor an address', () => {
+    for (const bad of [undefined, null, true]) {
       expect(() => normalizeConnectArgs([bad], 1000)).toThrow(code('ERR_INVALID_ARG_TYPE'));
     }
-    expect(() => normalizeConnectArgs(['x'], 1000)).toThrow(TypeError);
+    expect(() => normalizeConnectArgs(['x'], 1000)).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => normalizeConnectArgs([5, true], 1000)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+  });
+
+  it('takes the short form as a string, and port[, host] as node:net does', () => {
+    const cb = (): void => {};
+    expect(normalizeConnectArgs(['parent:5000', cb], 1000)).toEqual([{ vmId: HV_GUID_PARENT, port: 5000 }, cb]);
+    expect(normalizeConnectArgs(['3:0x1388'], 1000)).toEqual([{ cid: 3, port: 5000 }, undefined]);
+    expect(normalizeConnectArgs([5000, 'parent', cb], 1000)).toEqual([{ port: 5000, host: 'parent' }, cb]);
+    // An IP address is refused with what to write instead, as the whole address and as a host.
+    expect(() => normalizeConnectArgs(['10.0.0.5:5000'], 1000)).toThrow(/machine "10\.0\.0\.5", which is an IP address.*parent/);
+    expect(() => normalizeConnectArgs(['[::1]:5000'], 1000)).toThrow(/IP address/);
   });
 
   it('checks connectTimeout against the platform maximum', () => {
@@ -52,12 +64,22 @@ describe('normalizeListenArgs', () => {
     expect(normalizeListenArgs([{ fd: 3 }])).toEqual([{ fd: 3 }, undefined]);
   });
 
+  it('takes the short form as a string, and port[, host][, backlog] as node:net does', () => {
+    const cb = (): void => {};
+    expect(normalizeListenArgs(['any:5000', cb])).toEqual([{ vmId: HV_GUID_WILDCARD, port: 5000 }, cb]);
+    expect(normalizeListenArgs(['5000', 12])).toEqual([{ port: 5000, backlog: 12 }, undefined]);
+    expect(normalizeListenArgs(['wsl:5000'])).toEqual([{ wsl: true, port: 5000 }, undefined]);
+    expect(normalizeListenArgs([5000, 'children', 9, cb])).toEqual([{ port: 5000, host: 'children', backlog: 9 }, cb]);
+    expect(normalizeListenArgs([5000, 'any', cb])).toEqual([{ port: 5000, host: 'any' }, cb]);
+  });
+
   it('refuses bad backlog, fd and signal values', () => {
     expect(() => normalizeListenArgs([{ port: 1, backlog: -1 }])).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => normalizeListenArgs([{ fd: -1 }])).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => normalizeListenArgs([{ fd: '3' }])).toThrow(code('ERR_INVALID_ARG_TYPE'));
     expect(() => normalizeListenArgs([{ port: 1, signal: 'x' }])).toThrow(code('ERR_INVALID_ARG_TYPE'));
-    expect(() => normalizeListenArgs(['5000'])).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => normalizeListenArgs(['localhost:5000'])).toThrow(/host name: for this machine write loopback/);
+    expect(() => normalizeListenArgs([true])).toThrow(code('ERR_INVALID_ARG_TYPE'));
   });
 });
 

@@ -22,7 +22,7 @@ describe('createConnection', () => {
     expect(socket.connecting).toBe(true);
     await once(socket, 'connect');
     expect(calls).toBe(1);
-    expect(socket.remoteAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: s.port });
+    expect(socket.remoteHvAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: s.port });
     const reply = readAll(socket);
     socket.end('through createConnection');
     expect((await reply).toString()).toBe('through createConnection');

@@ -8,7 +8,7 @@ import {
   createServer,
   localCid,
   serviceIdFromPort,
-  type HvSocketAddress,
+  type DropEvent,
   type Server,
   type Socket,
 } from '../../src/index.js';
@@ -25,12 +25,19 @@ describe('echo over vsock loopback', () => {
     expect(address).toMatchObject({ family: 'AF_VSOCK', cid: VMADDR_CID_ANY, port: s.port, vmId: HV_GUID_WILDCARD });
 
     const socket = await connected(s.port);
-    expect(socket.remoteAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: s.port, vmId: HV_GUID_LOOPBACK });
+    expect(socket.remoteHvAddress).toMatchObject({ family: 'AF_VSOCK', address: 'loopback', cid: LOOPBACK, port: s.port, vmId: HV_GUID_LOOPBACK });
+    // Strings and numbers, as node:net's, so string-minded code (logging) reads the short form.
+    expect(socket.remoteAddress).toBe('loopback');
     expect(socket.remotePort).toBe(s.port);
+    expect(`${socket.remoteAddress}:${socket.remotePort}`).toBe(`loopback:${s.port}`);
+    expect(socket.remoteFamily).toBe('AF_VSOCK');
     expect(socket.remoteCid).toBe(LOOPBACK);
-    // Linux reports an auto-bound client's own CID as VMADDR_CID_ANY.
-    expect(socket.localAddress).toMatchObject({ family: 'AF_VSOCK', cid: VMADDR_CID_ANY });
+    // Linux reports an auto-bound client's own CID as VMADDR_CID_ANY: "any", never 4294967295.
+    expect(socket.localHvAddress).toMatchObject({ family: 'AF_VSOCK', cid: VMADDR_CID_ANY });
+    expect(socket.localAddress).toBe('any');
     expect(socket.localPort).toBeGreaterThan(0);
+    expect(socket.address()).toEqual(socket.localHvAddress);
+    expect(address).toMatchObject({ address: 'any', port: s.port });
     expect(socket.readyState).toBe('open');
     expect(socket.pending).toBe(false);
     socket.end('hello, hypervisor');
@@ -128,7 +135,7 @@ describe('echo over vsock loopback', () => {
   it('maxConnections drops connections beyond the limit', async () => {
     const s = await listen(() => {});
     s.server.maxConnections = 1;
-    const drops: Array<{ localAddress?: HvSocketAddress; remoteAddress?: HvSocketAddress }> = [];
+    const drops: DropEvent[] = [];
     s.server.on('drop', (info) => drops.push(info));
     const first = await connected(s.port);
     const second = connect({ cid: LOOPBACK, port: s.port });
@@ -141,12 +148,16 @@ describe('echo over vsock loopback', () => {
     expect(drops).toHaveLength(1);
     expect(secondPort).toBeGreaterThan(0);
     // node:net's payload (localAddress/localPort/localFamily, remoteAddress/
-    // remotePort/remoteFamily) as hvsock's typed addresses: the server's
-    // address, and the dropped peer's: this machine (CID 1), the client's port.
+    // remotePort/remoteFamily), the addresses as text as on Socket, plus the
+    // typed addresses: the server's, and the dropped peer's: this machine
+    // (CID 1), the client's port.
     const [drop] = drops;
-    expect(drop?.localAddress).toMatchObject({ family: 'AF_VSOCK', port: s.port });
-    expect(drop?.localAddress).toEqual(s.server.address());
-    expect(drop?.remoteAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: secondPort });
+    expect(drop).toMatchObject({
+      localAddress: 'any', localPort: s.port, localFamily: 'AF_VSOCK',
+      remoteAddress: 'loopback', remotePort: secondPort, remoteFamily: 'AF_VSOCK',
+    });
+    expect(drop?.localHvAddress).toEqual(s.server.address());
+    expect(drop?.remoteHvAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: secondPort });
     expect(await connectionCount(s.server)).toBe(1);
     first.destroy();
   });

@@ -31,7 +31,10 @@ describe('errors', () => {
     second.listen({ port: s.port });
     const error = await nextError(second);
     expect(error.code).toBe('EADDRINUSE');
-    expect(error.syscall).toBe('bind');
+    expect(error.syscall).toBe('listen');
+    // node:net's wording, the address in the short form, and its fields.
+    expect(error.message).toBe(`listen EADDRINUSE: address already in use any:${s.port}`);
+    expect(error).toMatchObject({ address: 'any', port: s.port });
     expect(second.listening).toBe(false);
   });
 

@@ -69,7 +69,7 @@ describe('redial over vsock loopback', () => {
     const client = connect({ cid: LOOPBACK, port, redial: { timeout: 60_000, initialDelay: 20, maxDelay: 200 } });
     const log = record(client);
     let remote: unknown;
-    client.once('connect', () => (remote = client.remoteAddress));
+    client.once('connect', () => (remote = client.remoteHvAddress));
     client.write('written early, ');
     await until(() => log.redials.length >= 3, 'three refused attempts');
     expect(client.connecting).toBe(true);
@@ -83,7 +83,7 @@ describe('redial over vsock loopback', () => {
     // end() came before the connection: the shutdown runs as it opens, and
     // Linux refuses getpeername after a shutdown, yet the address stays.
     expect(remote).toMatchObject({ cid: LOOPBACK, port });
-    expect(client.remoteAddress).toMatchObject({ cid: LOOPBACK, port });
+    expect(client.remoteHvAddress).toMatchObject({ cid: LOOPBACK, port });
     expectRefusals(log.redials, port);
   });
 
