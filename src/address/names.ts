@@ -10,7 +10,7 @@ import {
 } from './constants.js';
 import { isIP } from 'node:net';
 import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
-import { isGuid, normalizeGuid } from './guid.js';
+import { isGuid, isTemplateServiceId, normalizeGuid, portFromServiceId } from './guid.js';
 
 /** Machine names accepted before the colon, and the VM ID each stands for. */
 export const MACHINE_NAMES: Readonly<Record<string, string>> = Object.freeze({
@@ -53,6 +53,7 @@ export function formatMachine(parts: AddressParts): string {
 /** The service part: the port where the service has one, else the service GUID. */
 export function formatService(parts: AddressParts): string {
   if (parts.port !== undefined) return String(parts.port);
+  if (parts.serviceId !== undefined && isTemplateServiceId(parts.serviceId)) return String(portFromServiceId(parts.serviceId));
   return parts.serviceId ?? '';
 }
 

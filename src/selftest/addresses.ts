@@ -20,8 +20,7 @@
 // listener's.
 import type { AddressPlatform, HvSocketAddress } from '../address/address.js';
 import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, VMADDR_CID_ANY, VMADDR_CID_LOCAL } from '../address/constants.js';
-import { isTemplateServiceId, portFromServiceId } from '../address/guid.js';
-import { MACHINE_NAMES } from '../address/text.js';
+import { formatMachine, formatService } from '../address/names.js';
 
 /** The addresses of one connection as each end reads them; undefined where the OS call failed. */
 export interface SeenAddresses {
@@ -65,26 +64,10 @@ function expected(platform: AddressPlatform, seen: SeenAddresses): Expected {
   };
 }
 
-const NAME_OF_VMID = new Map<string, string>();
-for (const [name, vmId] of Object.entries(MACHINE_NAMES)) if (!NAME_OF_VMID.has(vmId)) NAME_OF_VMID.set(vmId, name);
-
-/**
- * An address in the CLI's short form, machine first: "1:5000" on Linux,
- * "children:<service-guid>" on Windows (a template service GUID as its port).
- */
+/** An address in the short form ("loopback:5000", "children:<service-guid>"), '?' for a part not known. */
 export function shortAddress(address: Partial<HvSocketAddress> | null | undefined): string {
   if (address === null || address === undefined) return '?';
-  if (address.family === 'AF_VSOCK' || (address.vmId === undefined && address.cid !== undefined)) {
-    return `${address.cid ?? '?'}:${address.port ?? '?'}`;
-  }
-  const machine = address.vmId === undefined ? '?' : (NAME_OF_VMID.get(address.vmId) ?? address.vmId);
-  const service =
-    address.serviceId === undefined
-      ? String(address.port ?? '?')
-      : isTemplateServiceId(address.serviceId)
-        ? String(portFromServiceId(address.serviceId))
-        : address.serviceId;
-  return `${machine}:${service}`;
+  return `${formatMachine(address) || '?'}:${formatService(address) || '?'}`;
 }
 
 /** An expectation in the short form; a field with several allowed values reads "1|4294967295". */
