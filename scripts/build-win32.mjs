@@ -7,7 +7,7 @@
 //
 // What the binary imports from the executable that loads it (Node-API and a
 // few libuv functions) comes from delay-load import libraries made here from
-// .def files, resolved at run time by native/win_delay_load_hook.cc.
+// .def files, resolved at run time by native/win/delay_load_hook.cc.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -79,7 +79,7 @@ const uvLib = join(work, 'libuv_delay.a');
 run(DLLTOOL, ['-d', napiDef, '-y', napiLib]);
 run(DLLTOOL, ['-d', uvDef, '-y', uvLib]);
 
-const sources = ['addon.cc', 'socket_handle.cc', 'pump_win.cc', 'registry_win.cc', 'hcs_win.cc', 'win_delay_load_hook.cc'].map((f) => join(root, 'native', f));
+const sources = ['addon.cc', 'socket_handle.cc', 'engine_win.cc', 'win/registry.cc', 'win/hcs.cc', 'win/delay_load_hook.cc'].map((f) => join(root, 'native', f));
 // Named as prebuildify names the other targets' binaries.
 const output = join(outDir, `${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name}.node`);
 run(CXX, [

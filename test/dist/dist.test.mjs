@@ -100,7 +100,7 @@ describe('the npm tarball', () => {
     for (const { path: file } of tarball.files) assert.match(file, allowed);
     const names = tarball.files.map((f) => f.path);
     for (const target of TARGETS) assert.ok(names.includes(`prebuilds/${target}/${fileName(target)}`), target);
-    for (const needed of ['dist/cjs/index.js', 'dist/esm/index.mjs', 'dist/cjs/index.d.ts', 'binding.gyp', 'native/pump.h']) {
+    for (const needed of ['dist/cjs/index.js', 'dist/esm/index.mjs', 'dist/cjs/index.d.ts', 'binding.gyp', 'native/engine.h']) {
       assert.ok(names.includes(needed), needed);
     }
   });

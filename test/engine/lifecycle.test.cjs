@@ -78,8 +78,8 @@ describe('lifecycle over the engine', () => {
     }
     // Closing handles are released on later loop turns: waited for, with a
     // ceiling only against a leak. Handles are told apart by address: on
-    // Windows a pump lives until the port has returned its operations, and
-    // under Wine earlier tests' pumps can still be going away (seconds later,
+    // Windows an engine lives until the port has returned its operations, and
+    // under Wine earlier tests' engines can still be going away (seconds later,
     // even after the count looked settled), so a count would only bound them.
     const leftBehind = () => [...loopHandles()].filter((address) => !before.has(address));
     await until(() => leftBehind().length === 0, 'the handles of 300 closed connections to go');

@@ -3,9 +3,9 @@
 // poll emulation would fall back to a select() thread for a provider it does
 // not know, so sockets are not handed to libuv at all.
 //
-// One thread waits on the port. It hands each finished operation to the pump
-// that issued it, and the pump's uv_async_t wakes the loop thread of that
-// pump's environment, where the completion is turned into a listener event.
+// One thread waits on the port. It hands each finished operation to the engine
+// that issued it, and the engine's uv_async_t wakes the loop thread of that
+// engine's environment, where the completion is turned into a listener event.
 // Nothing here depends on the address family: the same engine runs on
 // AF_INET sockets, which is how it is exercised where Hyper-V is absent.
 #ifndef WIN32_LEAN_AND_MEAN
@@ -18,7 +18,7 @@
 // After windows.h: it needs ADDRESS_FAMILY and GUID.
 #include <hvsocket.h>
 
-#include "pump.h"
+#include "engine.h"
 
 #include <algorithm>
 #include <cstring>
@@ -64,7 +64,7 @@ constexpr size_t kMaxSendBytes = 1 << 20;
 // And at most this many buffers, as IOV_MAX bounds a writev on POSIX.
 constexpr size_t kMaxSendBuffers = 1024;
 
-// See TakeWindowsError() in pump.h. Written on the loop thread only.
+// See TakeWindowsError() in engine.h. Written on the loop thread only.
 thread_local DWORD last_windows_error = 0;
 
 // A status for a Windows error, remembered for TakeWindowsError().
@@ -81,19 +81,19 @@ int FailWith(int status) {
 
 enum class OpKind { kConnect, kAccept, kRead, kWrite };
 
-class WinPump;
+class WinEngine;
 
 // One overlapped operation. The OVERLAPPED, and every byte the kernel may
 // read or write for it, must stay valid until the port has returned it, so an
 // op lives until the loop thread has seen it, even if the socket was closed in
 // between: accept ops (with their address space and accept socket) on the
-// heap, the one connect, read and write op of a socket inside its pump, which
-// outlives them all. The read op's buffer is the pump's own; the write op's
-// memory belongs to JavaScript buffers the pump holds a reference to (see
+// heap, the one connect, read and write op of a socket inside its engine, which
+// outlives them all. The read op's buffer is the engine's own; the write op's
+// memory belongs to JavaScript buffers the engine holds a reference to (see
 // HoldWriteOwner). CancelIoEx only asks for an operation to end: until the
 // port returns it (aborted or not), the kernel may still be using it.
 struct Op {
-  explicit Op(OpKind k, WinPump* p) : kind(k), pump(p) {}
+  explicit Op(OpKind k, WinEngine* p) : kind(k), engine(p) {}
   // Before each use of a reused op.
   void Reset() {
     overlapped = OVERLAPPED{};
@@ -103,7 +103,7 @@ struct Op {
   }
   OVERLAPPED overlapped{};
   OpKind kind;
-  WinPump* pump;
+  WinEngine* engine;
   Op* next = nullptr;
   // Filled in by the completion thread.
   DWORD bytes = 0;
@@ -159,11 +159,11 @@ void CopyAddress(const sockaddr* from, int length, SocketAddress* to) {
   to->length = static_cast<size_t>(length);
 }
 
-class WinPump final : public Pump {
+class WinEngine final : public Engine {
  public:
   // `owns_socket` is false for an adopted socket until Listen() completes the
-  // adoption (see Pump::Create).
-  WinPump(napi_env env, uv_loop_t* loop, PumpListener* listener, SOCKET socket, int family, int protocol,
+  // adoption (see Engine::Create).
+  WinEngine(napi_env env, uv_loop_t* loop, EngineListener* listener, SOCKET socket, int family, int protocol,
           bool owns_socket)
       : env_(env),
         loop_(loop),
@@ -183,7 +183,7 @@ class WinPump final : public Pump {
     async_ready_ = true;
     // The loop stays alive for this socket only while I/O is under way.
     uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
-    // Without the hook the pump could outlive its environment (and the
+    // Without the hook the engine could outlive its environment (and the
     // references it holds in it), so it is not optional.
     if (napi_add_async_cleanup_hook(env_, OnEnvTeardown, this, &teardown_hook_) != napi_ok) {
       teardown_hook_ = nullptr;
@@ -380,7 +380,7 @@ class WinPump final : public Pump {
     CloseNow();
   }
 
-  // For a pump that never became usable; the socket stays open unless
+  // For an engine that never became usable; the socket stays open unless
   // `close_socket` says it is ours.
   void Discard(bool close_socket) {
     if (!close_socket) socket_ = INVALID_SOCKET;
@@ -389,7 +389,7 @@ class WinPump final : public Pump {
 
   // Completion thread: queue the op for the loop thread and wake it. The
   // wake-up happens under the lock, so the loop thread, which takes the lock
-  // before it frees the pump, can never free it under our feet.
+  // before it frees the engine, can never free it under our feet.
   void Complete(Op* op) {
     AcquireSRWLockExclusive(&lock_);
     op->next = nullptr;
@@ -404,7 +404,7 @@ class WinPump final : public Pump {
   }
 
  private:
-  ~WinPump() override = default;
+  ~WinEngine() override = default;
 
   static int CopyOut(const SocketAddress& from, void* addr, size_t* len) {
     if (*len < from.length) return FailWith(UV_ENOBUFS);
@@ -493,7 +493,7 @@ class WinPump final : public Pump {
     if (timer_ready_ && !closed_) uv_timer_start(&retry_timer_, OnRetryTimer, delay_ms, 0);
   }
 
-  static void OnRetryTimer(uv_timer_t* timer) { static_cast<WinPump*>(timer->data)->KeepAccepting(); }
+  static void OnRetryTimer(uv_timer_t* timer) { static_cast<WinEngine*>(timer->data)->KeepAccepting(); }
 
   int PostAccept() {
     SOCKET s = NewSocket(family_, protocol_);
@@ -564,7 +564,7 @@ class WinPump final : public Pump {
     return write_next_ >= write_chunks_.size();
   }
 
-  static void OnAsync(uv_async_t* handle) { static_cast<WinPump*>(handle->data)->DrainCompleted(); }
+  static void OnAsync(uv_async_t* handle) { static_cast<WinEngine*>(handle->data)->DrainCompleted(); }
 
   void DrainCompleted() {
     // Connections held while stopped are older than anything just completed.
@@ -778,7 +778,7 @@ class WinPump final : public Pump {
         ::shutdown(socket_, SD_SEND);
       }
       // Every posted operation now completes (aborted, or done if it got
-      // there first) through the port. The pump lives until the last one is
+      // there first) through the port. The engine lives until the last one is
       // back, and with it what the kernel may still be reading or writing:
       // the read buffer, the accept ops and their sockets, the write's
       // JavaScript buffers (released in OnWriteDone, not here).
@@ -820,7 +820,7 @@ class WinPump final : public Pump {
   }
 
   static void OnHandleClosed(uv_handle_t* handle) {
-    auto* self = static_cast<WinPump*>(handle->data);
+    auto* self = static_cast<WinEngine*>(handle->data);
     if (--self->handles_closing_ == 0) self->Free();
   }
 
@@ -840,8 +840,8 @@ class WinPump final : public Pump {
   }
 
   static void OnEnvTeardown(napi_async_cleanup_hook_handle, void* arg) {
-    auto* self = static_cast<WinPump*>(arg);
-    PumpListener* listener = self->listener_;
+    auto* self = static_cast<WinEngine*>(arg);
+    EngineListener* listener = self->listener_;
     self->listener_ = nullptr;
     if (listener != nullptr) listener->OnTeardown();
     self->CloseNow();
@@ -849,7 +849,7 @@ class WinPump final : public Pump {
 
   napi_env env_;
   uv_loop_t* loop_;
-  PumpListener* listener_;
+  EngineListener* listener_;
   SOCKET socket_;
   int family_;
   int protocol_;
@@ -930,7 +930,7 @@ DWORD WINAPI CompletionPort::Run(void* port) {
     Op* op = CONTAINING_RECORD(overlapped, Op, overlapped);
     op->bytes = bytes;
     op->error = ok ? 0 : GetLastError();
-    op->pump->Complete(op);
+    op->engine->Complete(op);
   }
 }
 
@@ -976,7 +976,7 @@ uint32_t TakeWindowsError() {
   return error;
 }
 
-Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int family, int protocol,
+Engine* Engine::Create(napi_env env, uv_loop_t* loop, EngineListener* listener, int family, int protocol,
                    OsSocket adopt, int* err) {
   if (DWORD error = WinsockStartError()) {
     *err = Fail(error);
@@ -992,14 +992,14 @@ Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int fa
       *err = FailLastSocketError();
       return nullptr;
     }
-    auto* pump = new WinPump(env, loop, listener, s, family, protocol, /*owns_socket=*/true);
-    *err = pump->Init();
-    if (*err == 0) *err = pump->Associate();
+    auto* engine = new WinEngine(env, loop, listener, s, family, protocol, /*owns_socket=*/true);
+    *err = engine->Init();
+    if (*err == 0) *err = engine->Associate();
     if (*err != 0) {
-      pump->Discard(/*close_socket=*/true);
+      engine->Discard(/*close_socket=*/true);
       return nullptr;
     }
-    return pump;
+    return engine;
   }
   // An adopted socket joins our completion port in Listen(), after every
   // check: until then a failure leaves it exactly as its owner gave it.
@@ -1007,27 +1007,27 @@ Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int fa
   int actual_family = 0;
   *err = CheckAdoptable(s, family, &actual_family, &protocol);
   if (*err != 0) return nullptr;
-  auto* pump = new WinPump(env, loop, listener, s, actual_family, protocol, /*owns_socket=*/false);
-  *err = pump->Init();
+  auto* engine = new WinEngine(env, loop, listener, s, actual_family, protocol, /*owns_socket=*/false);
+  *err = engine->Init();
   if (*err != 0) {
-    pump->Discard(/*close_socket=*/false);
+    engine->Discard(/*close_socket=*/false);
     return nullptr;
   }
-  return pump;
+  return engine;
 }
 
-Pump* Pump::CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener, const AcceptedSocket& accepted,
+Engine* Engine::CreateAccepted(napi_env env, uv_loop_t* loop, EngineListener* listener, const AcceptedSocket& accepted,
                            int* err) {
-  auto* pump = new WinPump(env, loop, listener, static_cast<SOCKET>(accepted.socket), 0, 0, /*owns_socket=*/true);
-  pump->SetAccepted(accepted);
-  *err = pump->Init();
-  if (*err == 0) *err = pump->Associate();
+  auto* engine = new WinEngine(env, loop, listener, static_cast<SOCKET>(accepted.socket), 0, 0, /*owns_socket=*/true);
+  engine->SetAccepted(accepted);
+  *err = engine->Init();
+  if (*err == 0) *err = engine->Associate();
   if (*err != 0) {
     // The caller still owns the socket and closes it.
-    pump->Discard(/*close_socket=*/false);
+    engine->Discard(/*close_socket=*/false);
     return nullptr;
   }
-  return pump;
+  return engine;
 }
 
 void CloseOsSocket(OsSocket socket) { closesocket(static_cast<SOCKET>(socket)); }

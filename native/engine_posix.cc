@@ -2,7 +2,7 @@
 // on the environment's own loop. The shape follows libuv's src/unix/stream.c:
 // bounded reads per wakeup, gathered writes, and a writable watch only while
 // the kernel has pushed back.
-#include "pump.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,11 +93,11 @@ int CheckAdoptable(int fd, int family) {
   return SetNonBlockingCloExec(fd);
 }
 
-class PosixPump final : public Pump {
+class PosixEngine final : public Engine {
  public:
   // `owns_fd` is false for an adopted descriptor until Listen() succeeds:
-  // closing the pump before that leaves it open for its owner.
-  PosixPump(napi_env env, PumpListener* listener, int fd, bool owns_fd)
+  // closing the engine before that leaves it open for its owner.
+  PosixEngine(napi_env env, EngineListener* listener, int fd, bool owns_fd)
       : env_(env), listener_(listener), fd_(fd), owns_fd_(owns_fd) {}
 
   int Init(uv_loop_t* loop) {
@@ -219,14 +219,14 @@ class PosixPump final : public Pump {
     CloseNow();
   }
 
-  // For a pump whose Init failed: nothing is registered with the loop yet.
+  // For an engine whose Init failed: nothing is registered with the loop yet.
   void Discard(bool close_socket) {
     if (!close_socket) fd_ = -1;
     Close();
   }
 
  private:
-  ~PosixPump() override = default;
+  ~PosixEngine() override = default;
 
   void CloseNow() {
     if (closed_) return;
@@ -242,7 +242,7 @@ class PosixPump final : public Pump {
   }
 
   static void OnHandleClosed(uv_handle_t* handle) {
-    static_cast<PosixPump*>(handle->data)->Free();
+    static_cast<PosixEngine*>(handle->data)->Free();
   }
 
   void Free() {
@@ -251,8 +251,8 @@ class PosixPump final : public Pump {
   }
 
   static void OnEnvTeardown(napi_async_cleanup_hook_handle, void* arg) {
-    auto* self = static_cast<PosixPump*>(arg);
-    PumpListener* listener = self->listener_;
+    auto* self = static_cast<PosixEngine*>(arg);
+    EngineListener* listener = self->listener_;
     self->listener_ = nullptr;
     if (listener != nullptr) listener->OnTeardown();
     // If a close is already under way, its callback completes the hook.
@@ -309,7 +309,7 @@ class PosixPump final : public Pump {
   }
 
   static void OnPoll(uv_poll_t* handle, int status, int events) {
-    static_cast<PosixPump*>(handle->data)->HandlePoll(status, events);
+    static_cast<PosixEngine*>(handle->data)->HandlePoll(status, events);
   }
 
   void HandlePoll(int status, int events) {
@@ -417,7 +417,7 @@ class PosixPump final : public Pump {
   }
 
   napi_env env_;
-  PumpListener* listener_;
+  EngineListener* listener_;
   int fd_;
   bool owns_fd_;
   uv_poll_t poll_{};
@@ -442,7 +442,7 @@ class PosixPump final : public Pump {
 
 }  // namespace
 
-Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int family, int protocol,
+Engine* Engine::Create(napi_env env, uv_loop_t* loop, EngineListener* listener, int family, int protocol,
                    OsSocket adopt, int* err) {
   int fd;
   if (adopt == kInvalidSocket) {
@@ -456,26 +456,26 @@ Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int fa
     *err = CheckAdoptable(fd, family);
     if (*err != 0) return nullptr;
   }
-  auto* pump = new PosixPump(env, listener, fd, /*owns_fd=*/adopt == kInvalidSocket);
-  *err = pump->Init(loop);
+  auto* engine = new PosixEngine(env, listener, fd, /*owns_fd=*/adopt == kInvalidSocket);
+  *err = engine->Init(loop);
   if (*err != 0) {
     // A descriptor we were handed stays open: nothing was taken over.
-    pump->Discard(/*close_socket=*/adopt == kInvalidSocket);
+    engine->Discard(/*close_socket=*/adopt == kInvalidSocket);
     return nullptr;
   }
-  return pump;
+  return engine;
 }
 
-Pump* Pump::CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener, const AcceptedSocket& accepted,
+Engine* Engine::CreateAccepted(napi_env env, uv_loop_t* loop, EngineListener* listener, const AcceptedSocket& accepted,
                            int* err) {
-  auto* pump = new PosixPump(env, listener, static_cast<int>(accepted.socket), /*owns_fd=*/true);
-  *err = pump->Init(loop);
+  auto* engine = new PosixEngine(env, listener, static_cast<int>(accepted.socket), /*owns_fd=*/true);
+  *err = engine->Init(loop);
   if (*err != 0) {
     // The caller still owns the socket and closes it.
-    pump->Discard(/*close_socket=*/false);
+    engine->Discard(/*close_socket=*/false);
     return nullptr;
   }
-  return pump;
+  return engine;
 }
 
 void CloseOsSocket(OsSocket socket) { ::close(static_cast<int>(socket)); }
