@@ -79,7 +79,7 @@ const uvLib = join(work, 'libuv_delay.a');
 run(DLLTOOL, ['-d', napiDef, '-y', napiLib]);
 run(DLLTOOL, ['-d', uvDef, '-y', uvLib]);
 
-const sources = ['addon.cc', 'socket_handle.cc', 'engine_win.cc', 'win/registry.cc', 'win/hcs.cc', 'win/delay_load_hook.cc'].map((f) => join(root, 'native', f));
+const sources = ['addon.cc', 'socket_handle.cc', 'engine_base.cc', 'engine_win.cc', 'win/registry.cc', 'win/hcs.cc', 'win/delay_load_hook.cc'].map((f) => join(root, 'native', f));
 // Named as prebuildify names the other targets' binaries.
 const output = join(outDir, `${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name}.node`);
 run(CXX, [
