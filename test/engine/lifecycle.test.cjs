@@ -44,7 +44,10 @@ async function settledHandles() {
 
 function child(fixture, ...args) {
   const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', fixture), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': a child that exits right after saying it is ready
+  // (unref-child.cjs does) may be reported as exited before its output has
+  // been read; 'close' comes after its output.
+  const exited = new Promise((resolve) => proc.once('close', (code) => resolve(code)));
   // A child that dies before it is ready fails the test at once instead of
   // leaving it waiting for output that never comes.
   const ready = new Promise((resolve, reject) => {
