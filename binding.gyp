@@ -2,14 +2,14 @@
   "targets": [
     {
       "target_name": "hvsock",
-      "sources": ["native/addon.cc", "native/socket_handle.cc"],
+      "sources": ["native/addon.cc", "native/socket_handle.cc", "native/engine_base.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
-        ["OS!='win'", { "sources": ["native/pump_posix.cc"] }],
+        ["OS!='win'", { "sources": ["native/engine_posix.cc"] }],
         ["OS=='win'", {
-          "sources": ["native/pump_win.cc", "native/registry_win.cc", "native/hcs_win.cc"],
+          "sources": ["native/engine_win.cc", "native/win/registry.cc", "native/win/hcs.cc"],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0601"],
           "libraries": ["ws2_32.lib", "advapi32.lib"],
           "msvs_settings": {

@@ -2,10 +2,10 @@
 // buffer, and the few platform queries that need no socket.
 #include <napi.h>
 
-#include "pump.h"
+#include "engine.h"
 #ifdef _WIN32
-#include "hcs.h"
-#include "registry.h"
+#include "win/hcs.h"
+#include "win/registry.h"
 #endif
 #include "socket_handle.h"
 

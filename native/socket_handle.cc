@@ -59,8 +59,8 @@ SocketHandle::~SocketHandle() {
   // Only environment teardown gets here with a socket still open (an open
   // handle holds a strong reference to itself). No JavaScript may run now and
   // the self-reference is being deleted anyway: just close.
-  if (pump_ != nullptr) pump_->Close();
-  pump_ = nullptr;
+  if (engine_ != nullptr) engine_->Close();
+  engine_ = nullptr;
 }
 
 Napi::Number SocketHandle::Status(Napi::Env env, int status) {
@@ -70,37 +70,37 @@ Napi::Number SocketHandle::Status(Napi::Env env, int status) {
 }
 
 int SocketHandle::Attach(Napi::Env env, int family, int protocol, OsSocket adopt) {
-  if (pump_ != nullptr) return UV_EALREADY;
+  if (engine_ != nullptr) return UV_EALREADY;
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return UV_EINVAL;
   int err = 0;
-  Pump* pump = Pump::Create(env, loop, this, family, protocol, adopt, &err);
-  return UsePump(pump, err);
+  Engine* engine = Engine::Create(env, loop, this, family, protocol, adopt, &err);
+  return UseEngine(engine, err);
 }
 
 int SocketHandle::AttachAccepted(Napi::Env env, const AcceptedSocket& accepted) {
-  if (pump_ != nullptr) return UV_EALREADY;
+  if (engine_ != nullptr) return UV_EALREADY;
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return UV_EINVAL;
   int err = 0;
-  Pump* pump = Pump::CreateAccepted(env, loop, this, accepted, &err);
-  return UsePump(pump, err);
+  Engine* engine = Engine::CreateAccepted(env, loop, this, accepted, &err);
+  return UseEngine(engine, err);
 }
 
-int SocketHandle::UsePump(Pump* pump, int err) {
-  if (pump == nullptr) return err;
-  pump_ = pump;
-  if (!ref_) pump_->Unref();
+int SocketHandle::UseEngine(Engine* engine, int err) {
+  if (engine == nullptr) return err;
+  engine_ = engine;
+  if (!ref_) engine_->Unref();
   // An open socket must outlive its last JavaScript reference: the OS can
   // still deliver events for it.
   Ref();
   return 0;
 }
 
-void SocketHandle::ReleasePump() {
-  if (pump_ == nullptr) return;
-  pump_->Close();
-  pump_ = nullptr;
+void SocketHandle::ReleaseEngine() {
+  if (engine_ == nullptr) return;
+  engine_->Close();
+  engine_ = nullptr;
   pending_write_.Reset();
   Unref();
 }
@@ -118,40 +118,40 @@ Napi::Value SocketHandle::Adopt(const Napi::CallbackInfo& info) {
 Napi::Value SocketHandle::Bind(const Napi::CallbackInfo& info) {
   const char* addr;
   size_t len;
-  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
   if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Status(info.Env(), UV_EINVAL);
-  return Status(info.Env(), pump_->Bind(addr, len));
+  return Status(info.Env(), engine_->Bind(addr, len));
 }
 
 Napi::Value SocketHandle::Listen(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
-  return Status(info.Env(), pump_->Listen(IntArg(info, 0, 511)));
+  if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
+  return Status(info.Env(), engine_->Listen(IntArg(info, 0, 511)));
 }
 
 Napi::Value SocketHandle::Connect(const Napi::CallbackInfo& info) {
   const char* addr;
   size_t len;
-  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
   if (info.Length() < 1 || !ReadBytes(info[0], &addr, &len)) return Status(info.Env(), UV_EINVAL);
-  return Status(info.Env(), pump_->Connect(addr, len));
+  return Status(info.Env(), engine_->Connect(addr, len));
 }
 
 Napi::Value SocketHandle::ReadStart(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
   auto* data = info.Env().GetInstanceData<AddonData>();
-  return Status(info.Env(), pump_->ReadStart(data->read_data, data->read_length));
+  return Status(info.Env(), engine_->ReadStart(data->read_data, data->read_length));
 }
 
 Napi::Value SocketHandle::ReadStop(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
-  return Status(info.Env(), pump_->ReadStop());
+  if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
+  return Status(info.Env(), engine_->ReadStop());
 }
 
 // writev(chunks: Uint8Array | Uint8Array[]) → 0 written, 1 pending (onwrite
 // follows), or a negative error.
 Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (pump_ == nullptr) return Status(env, UV_EBADF);
+  if (engine_ == nullptr) return Status(env, UV_EBADF);
   if (info.Length() < 1) return Status(env, UV_EINVAL);
   std::vector<WriteChunk> chunks;
   WriteChunk one;
@@ -169,28 +169,28 @@ Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
   } else {
     return Status(env, UV_EINVAL);
   }
-  int r = pump_->Write(chunks.data(), chunks.size());
+  int r = engine_->Write(chunks.data(), chunks.size());
   // The OS still reads from these buffers: keep them alive until onwrite or
-  // close, unless the pump keeps them for as long as the OS may need them.
-  if (r == kWritePending && !pump_->HoldWriteOwner(info[0])) pending_write_ = Napi::Persistent(info[0]);
+  // close, unless the engine keeps them for as long as the OS may need them.
+  if (r == kWritePending && !engine_->HoldWriteOwner(info[0])) pending_write_ = Napi::Persistent(info[0]);
   return Status(env, r);
 }
 
 Napi::Value SocketHandle::Shutdown(const Napi::CallbackInfo& info) {
-  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
-  return Status(info.Env(), pump_->ShutdownWrite());
+  if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
+  return Status(info.Env(), engine_->ShutdownWrite());
 }
 
 Napi::Value SocketHandle::Close(const Napi::CallbackInfo& info) {
-  ReleasePump();
+  ReleaseEngine();
   return info.Env().Undefined();
 }
 
 Napi::Value SocketHandle::SockAddr(Napi::Env env, bool peer) {
-  if (pump_ == nullptr) return Status(env, UV_EBADF);
+  if (engine_ == nullptr) return Status(env, UV_EBADF);
   char storage[kMaxSockAddr] = {0};
   size_t len = sizeof(storage);
-  int err = peer ? pump_->GetPeerName(storage, &len) : pump_->GetSockName(storage, &len);
+  int err = peer ? engine_->GetPeerName(storage, &len) : engine_->GetSockName(storage, &len);
   if (err != 0) return Status(env, err);
   return Napi::Buffer<char>::Copy(env, storage, len);
 }
@@ -203,29 +203,29 @@ Napi::Value SocketHandle::GetPeerName(const Napi::CallbackInfo& info) { return S
 Napi::Value SocketHandle::SetOption(const Napi::CallbackInfo& info) {
   const char* value;
   size_t len;
-  if (pump_ == nullptr) return Status(info.Env(), UV_EBADF);
+  if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
   if (info.Length() < 3 || !ReadBytes(info[2], &value, &len)) return Status(info.Env(), UV_EINVAL);
-  return Status(info.Env(), pump_->SetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value, len));
+  return Status(info.Env(), engine_->SetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value, len));
 }
 
 // getsockopt(level, name, length) → Buffer or a negative error.
 Napi::Value SocketHandle::GetOption(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (pump_ == nullptr) return Status(env, UV_EBADF);
+  if (engine_ == nullptr) return Status(env, UV_EBADF);
   int length = IntArg(info, 2, 0);
   if (length <= 0 || length > 256) return Status(env, UV_EINVAL);
   std::vector<char> value(static_cast<size_t>(length));
   size_t len = value.size();
-  int err = pump_->GetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value.data(), &len);
+  int err = engine_->GetOption(IntArg(info, 0, -1), IntArg(info, 1, -1), value.data(), &len);
   if (err != 0) return Status(env, err);
   return Napi::Buffer<char>::Copy(env, value.data(), len);
 }
 
 // setAcceptOptions([{ level, name, value: Uint8Array }, ...]) on a listener:
-// set on every socket it accepts (see Pump::SetAcceptOptions).
+// set on every socket it accepts (see Engine::SetAcceptOptions).
 Napi::Value SocketHandle::SetAcceptOptions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (pump_ == nullptr) return Status(env, UV_EBADF);
+  if (engine_ == nullptr) return Status(env, UV_EBADF);
   if (info.Length() < 1 || !info[0].IsArray()) return Status(env, UV_EINVAL);
   auto list = info[0].As<Napi::Array>();
   std::vector<SocketOption> options;
@@ -243,23 +243,23 @@ Napi::Value SocketHandle::SetAcceptOptions(const Napi::CallbackInfo& info) {
     options.push_back(SocketOption{level.As<Napi::Number>().Int32Value(), name.As<Napi::Number>().Int32Value(),
                                    std::vector<char>(value, value + len)});
   }
-  return Status(env, pump_->SetAcceptOptions(std::move(options)));
+  return Status(env, engine_->SetAcceptOptions(std::move(options)));
 }
 
 Napi::Value SocketHandle::RefHandle(const Napi::CallbackInfo& info) {
   ref_ = true;
-  if (pump_ != nullptr) pump_->Ref();
+  if (engine_ != nullptr) engine_->Ref();
   return info.Env().Undefined();
 }
 
 Napi::Value SocketHandle::UnrefHandle(const Napi::CallbackInfo& info) {
   ref_ = false;
-  if (pump_ != nullptr) pump_->Unref();
+  if (engine_ != nullptr) engine_->Unref();
   return info.Env().Undefined();
 }
 
 Napi::Value SocketHandle::GetFd(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), pump_ == nullptr ? -1 : static_cast<double>(pump_->socket()));
+  return Napi::Number::New(info.Env(), engine_ == nullptr ? -1 : static_cast<double>(engine_->socket()));
 }
 
 Napi::Value SocketHandle::GetWindowsError(const Napi::CallbackInfo& info) {
@@ -293,7 +293,7 @@ void SocketHandle::ReportPendingException(napi_env env) {
   if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
 }
 
-// Pump events arrive from the event loop, outside any JavaScript scope: each
+// Engine events arrive from the event loop, outside any JavaScript scope: each
 // handler opens the HandleScope its values live in.
 void SocketHandle::OnConnect(int status) {
   Napi::HandleScope scope(Env());
@@ -316,7 +316,7 @@ void SocketHandle::OnConnection(int status, AcceptedSocket* accepted) {
     if (handle != nullptr) err = handle->AttachAccepted(env, *accepted);
   }
   if (err != 0) {
-    // The pump never took the socket over, so it is still ours to close.
+    // The engine never took the socket over, so it is still ours to close.
     CloseOsSocket(accepted->socket);
     bool pending = false;
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
@@ -341,7 +341,7 @@ void SocketHandle::OnWriteDone(int status) {
 }
 
 void SocketHandle::OnTeardown() {
-  pump_ = nullptr;
+  engine_ = nullptr;
   pending_write_.Reset();
 }
 

@@ -1,5 +1,5 @@
 // The JavaScript object behind one OS socket. It turns JavaScript arguments
-// into Pump calls and Pump events into JavaScript callbacks (onconnect,
+// into Engine calls and Engine events into JavaScript callbacks (onconnect,
 // onconnection, onread, onwrite, looked up on the object itself, as Node's
 // own stream handles do). Argument checking happens in TypeScript; here a
 // wrong type is a plain EINVAL, never a crash.
@@ -9,7 +9,7 @@
 
 #include <memory>
 
-#include "pump.h"
+#include "engine.h"
 
 namespace hvsock {
 
@@ -20,13 +20,13 @@ struct AddonData {
   size_t read_length = 0;
 };
 
-class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public PumpListener {
+class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineListener {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit SocketHandle(const Napi::CallbackInfo& info);
   ~SocketHandle() override;
 
-  // PumpListener
+  // EngineListener
   void OnConnect(int status) override;
   void OnConnection(int status, AcceptedSocket* accepted) override;
   void OnRead(intptr_t nread) override;
@@ -56,19 +56,19 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public PumpLis
 
   int Attach(Napi::Env env, int family, int protocol, OsSocket adopt);
   int AttachAccepted(Napi::Env env, const AcceptedSocket& accepted);
-  // Makes `pump` (or, when null, the failure `err`) this handle's.
-  int UsePump(Pump* pump, int err);
+  // Makes `engine` (or, when null, the failure `err`) this handle's.
+  int UseEngine(Engine* engine, int err);
   // Every status handed to JavaScript passes here: it keeps the Windows
   // error behind it (TakeWindowsError) for handle.windowsError.
   Napi::Number Status(Napi::Env env, int status);
-  void ReleasePump();
+  void ReleaseEngine();
   Napi::Value SockAddr(Napi::Env env, bool peer);
   // Calls this.<name>(...args) as a top-level callback: microtasks and
   // nextTicks run afterwards, and a throw becomes 'uncaughtException'.
   void Emit(const char* name, std::initializer_list<napi_value> args);
   static void ReportPendingException(napi_env env);
 
-  Pump* pump_ = nullptr;
+  Engine* engine_ = nullptr;
   bool ref_ = true;
   // The Windows error behind the last negative status this handle returned
   // or reported; 0 when it had none (and always off Windows).

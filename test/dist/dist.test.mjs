@@ -100,7 +100,15 @@ describe('the npm tarball', () => {
     for (const { path: file } of tarball.files) assert.match(file, allowed);
     const names = tarball.files.map((f) => f.path);
     for (const target of TARGETS) assert.ok(names.includes(`prebuilds/${target}/${fileName(target)}`), target);
-    for (const needed of ['dist/cjs/index.js', 'dist/esm/index.mjs', 'dist/cjs/index.d.ts', 'binding.gyp', 'native/pump.h']) {
+    // All of native/: a from-source build on any OS needs binding.gyp's
+    // sources for it (engine_posix.cc or engine_win.cc and win/, beside the
+    // shared engine_base.cc) and every header they include.
+    const nativeFiles = fs
+      .readdirSync(path.join(ROOT, 'native'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(ROOT, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'));
+    assert.ok(nativeFiles.includes('native/engine.h') && nativeFiles.includes('native/engine_base.cc'), nativeFiles.join(' '));
+    for (const needed of ['dist/cjs/index.js', 'dist/esm/index.mjs', 'dist/cjs/index.d.ts', 'binding.gyp', ...nativeFiles]) {
       assert.ok(names.includes(needed), needed);
     }
   });

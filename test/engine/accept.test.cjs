@@ -118,7 +118,7 @@ describe('accepting', { skip: process.env.HVSOCK_ENGINE_TRANSPORT === 'hyperv' &
     const local = peer.getsockname();
     const remote = peer.getpeername();
     if (iocp) {
-      // From GetAcceptExSockaddrs, kept by the accepted socket's pump.
+      // From GetAcceptExSockaddrs, kept by the accepted socket's engine.
       assert.ok(Buffer.isBuffer(remote), `getpeername after the reset: ${remote}`);
       assert.deepEqual(tcpLoopback.decode(remote), { family: 'AF_INET', address: '127.0.0.1', port: clientPort });
       assert.deepEqual(tcpLoopback.decode(local), { family: 'AF_INET', address: '127.0.0.1', port });

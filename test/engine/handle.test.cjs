@@ -1,5 +1,5 @@
 // The native handle itself, below Socket and Server: the paths of the
-// engine contract (native/pump.h) that the stream API reaches only rarely.
+// engine contract (native/engine.h) that the stream API reaches only rarely.
 // Always over loopback TCP: these tests speak sockaddr_in to the handle.
 'use strict';
 const assert = require('node:assert/strict');

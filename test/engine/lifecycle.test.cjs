@@ -44,7 +44,10 @@ async function settledHandles() {
 
 function child(fixture, ...args) {
   const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', fixture), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': a child that exits right after saying it is ready
+  // (unref-child.cjs does) may be reported as exited before its output has
+  // been read; 'close' comes after its output.
+  const exited = new Promise((resolve) => proc.once('close', (code) => resolve(code)));
   // A child that dies before it is ready fails the test at once instead of
   // leaving it waiting for output that never comes.
   const ready = new Promise((resolve, reject) => {
@@ -78,8 +81,8 @@ describe('lifecycle over the engine', () => {
     }
     // Closing handles are released on later loop turns: waited for, with a
     // ceiling only against a leak. Handles are told apart by address: on
-    // Windows a pump lives until the port has returned its operations, and
-    // under Wine earlier tests' pumps can still be going away (seconds later,
+    // Windows an engine lives until the port has returned its operations, and
+    // under Wine earlier tests' engines can still be going away (seconds later,
     // even after the count looked settled), so a count would only bound them.
     const leftBehind = () => [...loopHandles()].filter((address) => !before.has(address));
     await until(() => leftBehind().length === 0, 'the handles of 300 closed connections to go');

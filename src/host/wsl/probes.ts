@@ -31,7 +31,7 @@ export type CommandRunner = (file: string, args: readonly string[]) => Promise<C
 /** The compute systems' subkeys, or the error code that kept them from being read. */
 export type ComputeSystemListing = { keys: ComputeSystemKey[] } | { error: string };
 
-/** What the addon's hcs.enumerate resolves with (native/hcs_win.cc). */
+/** What the addon's hcs.enumerate resolves with (native/win/hcs.cc). */
 export type HcsAnswer = { hresult: number; document: string } | { missing: string; error: number };
 
 export interface WslProbes {

@@ -1,8 +1,10 @@
 // POSIX engine: a non-blocking socket driven by libuv readiness (uv_poll_t)
 // on the environment's own loop. The shape follows libuv's src/unix/stream.c:
 // bounded reads per wakeup, gathered writes, and a writable watch only while
-// the kernel has pushed back.
-#include "pump.h"
+// the kernel has pushed back. Creating, adopting, closing and freeing an
+// engine are shared with Windows (engine_base.cc); this file holds the
+// syscalls and the readiness pump.
+#include "engine_base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,7 +77,7 @@ int AcceptOne(int fd) {
 // An adopted descriptor (systemd socket activation, listen({ fd })) must be a
 // stream socket of the family we speak, or every later call would fail
 // confusingly.
-int CheckAdoptable(int fd, int family) {
+int CheckAdoptableFd(int fd, int family) {
   int type = 0;
   socklen_t len = sizeof(type);
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1) return -errno;
@@ -93,34 +95,19 @@ int CheckAdoptable(int fd, int family) {
   return SetNonBlockingCloExec(fd);
 }
 
-class PosixPump final : public Pump {
+class PosixEngine final : public EngineBase {
  public:
-  // `owns_fd` is false for an adopted descriptor until Listen() succeeds:
-  // closing the pump before that leaves it open for its owner.
-  PosixPump(napi_env env, PumpListener* listener, int fd, bool owns_fd)
-      : env_(env), listener_(listener), fd_(fd), owns_fd_(owns_fd) {}
-
-  int Init(uv_loop_t* loop) {
-    int err = uv_poll_init_socket(loop, &poll_, fd_);
-    if (err != 0) return err;
-    poll_.data = this;
-    poll_ready_ = true;
-    // Until the environment goes away we own OS resources; teardown must
-    // wait for the loop to let go of the poll handle.
-    if (napi_add_async_cleanup_hook(env_, OnEnvTeardown, this, &teardown_hook_) != napi_ok) {
-      teardown_hook_ = nullptr;
-    }
-    return 0;
-  }
+  explicit PosixEngine(const EngineSetup& setup) : EngineBase(setup) {}
 
   int Bind(const void* addr, size_t len) override {
-    if (::bind(fd_, static_cast<const sockaddr*>(addr), static_cast<socklen_t>(len)) == -1) return -errno;
+    if (::bind(fd(), static_cast<const sockaddr*>(addr), static_cast<socklen_t>(len)) == -1) return -errno;
     return 0;
   }
 
   int Listen(int backlog) override {
-    if (::listen(fd_, backlog) == -1) return -errno;
-    owns_fd_ = true;
+    if (::listen(fd(), backlog) == -1) return -errno;
+    int err = CompleteAdoption();
+    if (err != 0) return err;
     listening_ = true;
     return 0;
   }
@@ -128,7 +115,7 @@ class PosixPump final : public Pump {
   int Connect(const void* addr, size_t len) override {
     int r;
     do {
-      r = ::connect(fd_, static_cast<const sockaddr*>(addr), static_cast<socklen_t>(len));
+      r = ::connect(fd(), static_cast<const sockaddr*>(addr), static_cast<socklen_t>(len));
     } while (r == -1 && errno == EINTR);
     // Success and EINPROGRESS both finish on the next writable wakeup, so the
     // outcome is always reported asynchronously, as node:net does.
@@ -173,90 +160,40 @@ class PosixPump final : public Pump {
     return kWritePending;
   }
 
-  int SetAcceptOptions(std::vector<SocketOption> options) override {
-    accept_options_ = std::move(options);
-    return 0;
-  }
-
   int ShutdownWrite() override {
     if (writing_) return UV_EBUSY;
-    if (::shutdown(fd_, SHUT_WR) == -1) return -errno;
-    return 0;
-  }
-
-  int GetSockName(void* addr, size_t* len) override {
-    socklen_t l = static_cast<socklen_t>(*len);
-    if (::getsockname(fd_, static_cast<sockaddr*>(addr), &l) == -1) return -errno;
-    *len = l;
-    return 0;
-  }
-
-  int GetPeerName(void* addr, size_t* len) override {
-    socklen_t l = static_cast<socklen_t>(*len);
-    if (::getpeername(fd_, static_cast<sockaddr*>(addr), &l) == -1) return -errno;
-    *len = l;
-    return 0;
-  }
-
-  int SetOption(int level, int name, const void* value, size_t len) override {
-    if (setsockopt(fd_, level, name, value, static_cast<socklen_t>(len)) == -1) return -errno;
-    return 0;
-  }
-
-  int GetOption(int level, int name, void* value, size_t* len) override {
-    socklen_t l = static_cast<socklen_t>(*len);
-    if (getsockopt(fd_, level, name, value, &l) == -1) return -errno;
-    *len = l;
+    if (::shutdown(fd(), SHUT_WR) == -1) return -errno;
     return 0;
   }
 
   void Ref() override { uv_ref(reinterpret_cast<uv_handle_t*>(&poll_)); }
   void Unref() override { uv_unref(reinterpret_cast<uv_handle_t*>(&poll_)); }
-  OsSocket socket() const override { return fd_; }
-
-  void Close() override {
-    listener_ = nullptr;
-    CloseNow();
-  }
-
-  // For a pump whose Init failed: nothing is registered with the loop yet.
-  void Discard(bool close_socket) {
-    if (!close_socket) fd_ = -1;
-    Close();
-  }
 
  private:
-  ~PosixPump() override = default;
+  ~PosixEngine() override = default;
 
-  void CloseNow() {
-    if (closed_) return;
-    closed_ = true;
+  int fd() const { return static_cast<int>(socket_); }
+
+  int InitLoop() override {
+    int err = uv_poll_init_socket(loop_, &poll_, fd());
+    if (err != 0) return err;
+    AddHandle(reinterpret_cast<uv_handle_t*>(&poll_));
+    poll_ready_ = true;
+    return 0;
+  }
+
+  // Nothing to do: the poll handle watches any descriptor without joining
+  // anything for good.
+  int TakeOverSocket() override { return 0; }
+
+  void StopIo() override {
     pending_.clear();
-    // uv_close stops the watcher synchronously, so the fd may be closed
-    // right away: a closed socket is visible to the peer (and to fd-leak
-    // checks) without waiting for the next loop turn.
-    if (poll_ready_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnHandleClosed);
-    if (fd_ >= 0 && owns_fd_) ::close(fd_);
-    fd_ = -1;
-    if (!poll_ready_) Free();
-  }
-
-  static void OnHandleClosed(uv_handle_t* handle) {
-    static_cast<PosixPump*>(handle->data)->Free();
-  }
-
-  void Free() {
-    if (teardown_hook_ != nullptr) napi_remove_async_cleanup_hook(teardown_hook_);
-    delete this;
-  }
-
-  static void OnEnvTeardown(napi_async_cleanup_hook_handle, void* arg) {
-    auto* self = static_cast<PosixPump*>(arg);
-    PumpListener* listener = self->listener_;
-    self->listener_ = nullptr;
-    if (listener != nullptr) listener->OnTeardown();
-    // If a close is already under way, its callback completes the hook.
-    self->CloseNow();
+    // Stopped before the descriptor is closed (the handle itself is closed
+    // right after, by MaybeFree), so the fd may be closed right away: a
+    // closed socket is visible to the peer (and to fd-leak checks) without
+    // waiting for the next loop turn.
+    if (poll_ready_) uv_poll_stop(&poll_);
+    if (socket_ != kInvalidSocket) ::close(fd());
   }
 
   int UpdatePoll() {
@@ -279,7 +216,7 @@ class PosixPump final : public Pump {
       msg.msg_iovlen = std::min<size_t>(pending_.size() - next_, IOV_MAX);
       // MSG_NOSIGNAL: a peer that went away is an EPIPE error, never a
       // SIGPIPE that kills a host process that did not ignore it.
-      ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      ssize_t n = ::sendmsg(fd(), &msg, MSG_NOSIGNAL);
       if (n == -1) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
@@ -304,12 +241,12 @@ class PosixPump final : public Pump {
   int PendingSocketError() {
     int soerr = 0;
     socklen_t len = sizeof(soerr);
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1) return -errno;
+    if (getsockopt(fd(), SOL_SOCKET, SO_ERROR, &soerr, &len) == -1) return -errno;
     return -soerr;
   }
 
   static void OnPoll(uv_poll_t* handle, int status, int events) {
-    static_cast<PosixPump*>(handle->data)->HandlePoll(status, events);
+    From<PosixEngine>(handle)->HandlePoll(status, events);
   }
 
   void HandlePoll(int status, int events) {
@@ -351,7 +288,7 @@ class PosixPump final : public Pump {
 
   void AcceptPending(int status) {
     for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_; i++) {
-      int peer = status < 0 ? status : AcceptOne(fd_);
+      int peer = status < 0 ? status : AcceptOne(fd());
       if (peer == UV_EAGAIN || peer == -EWOULDBLOCK) return;
       // A connection that died in the backlog is nobody's business.
       if (peer == -ECONNABORTED) continue;
@@ -377,16 +314,6 @@ class PosixPump final : public Pump {
     }
   }
 
-  int ApplyAcceptOptions(int fd) {
-    for (const SocketOption& option : accept_options_) {
-      if (setsockopt(fd, option.level, option.name, option.value.data(), static_cast<socklen_t>(option.value.size())) ==
-          -1) {
-        return -errno;
-      }
-    }
-    return 0;
-  }
-
   void ReadPending(int status) {
     for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_; i++) {
       ssize_t n;
@@ -394,7 +321,7 @@ class PosixPump final : public Pump {
         n = status;
       } else {
         do {
-          n = ::recv(fd_, read_buffer_, read_length_, 0);
+          n = ::recv(fd(), read_buffer_, read_length_, 0);
         } while (n == -1 && errno == EINTR);
         if (n == -1) {
           if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -416,15 +343,9 @@ class PosixPump final : public Pump {
     }
   }
 
-  napi_env env_;
-  PumpListener* listener_;
-  int fd_;
-  bool owns_fd_;
   uv_poll_t poll_{};
   bool poll_ready_ = false;
-  napi_async_cleanup_hook_handle teardown_hook_ = nullptr;
 
-  bool closed_ = false;
   bool listening_ = false;
   bool connecting_ = false;
   bool reading_ = false;
@@ -436,51 +357,49 @@ class PosixPump final : public Pump {
 
   std::vector<iovec> pending_;
   size_t next_ = 0;
-
-  std::vector<SocketOption> accept_options_;
 };
 
 }  // namespace
 
-Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int family, int protocol,
-                   OsSocket adopt, int* err) {
-  int fd;
-  if (adopt == kInvalidSocket) {
-    fd = NewSocket(family, protocol);
-    if (fd < 0) {
-      *err = fd;
-      return nullptr;
-    }
-  } else {
-    fd = static_cast<int>(adopt);
-    *err = CheckAdoptable(fd, family);
-    if (*err != 0) return nullptr;
-  }
-  auto* pump = new PosixPump(env, listener, fd, /*owns_fd=*/adopt == kInvalidSocket);
-  *err = pump->Init(loop);
-  if (*err != 0) {
-    // A descriptor we were handed stays open: nothing was taken over.
-    pump->Discard(/*close_socket=*/adopt == kInvalidSocket);
-    return nullptr;
-  }
-  return pump;
+int PlatformReady() { return 0; }
+
+int OpenSocket(int family, int protocol, OsSocket* socket) {
+  int fd = NewSocket(family, protocol);
+  if (fd < 0) return fd;
+  *socket = fd;
+  return 0;
 }
 
-Pump* Pump::CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener, const AcceptedSocket& accepted,
-                           int* err) {
-  auto* pump = new PosixPump(env, listener, static_cast<int>(accepted.socket), /*owns_fd=*/true);
-  *err = pump->Init(loop);
-  if (*err != 0) {
-    // The caller still owns the socket and closes it.
-    pump->Discard(/*close_socket=*/false);
-    return nullptr;
-  }
-  return pump;
+int CheckAdoptable(OsSocket socket, int* family, int* protocol) {
+  (void)protocol;
+  return CheckAdoptableFd(static_cast<int>(socket), *family);
+}
+
+EngineBase* NewEngine(const EngineSetup& setup) { return new PosixEngine(setup); }
+
+int SocketName(OsSocket socket, bool peer, void* addr, size_t* len) {
+  socklen_t l = static_cast<socklen_t>(*len);
+  int fd = static_cast<int>(socket);
+  auto* sa = static_cast<sockaddr*>(addr);
+  int r = peer ? ::getpeername(fd, sa, &l) : ::getsockname(fd, sa, &l);
+  if (r == -1) return -errno;
+  *len = l;
+  return 0;
+}
+
+int SetSocketOption(OsSocket socket, int level, int name, const void* value, size_t len) {
+  if (setsockopt(static_cast<int>(socket), level, name, value, static_cast<socklen_t>(len)) == -1) return -errno;
+  return 0;
+}
+
+int GetSocketOption(OsSocket socket, int level, int name, void* value, size_t* len) {
+  socklen_t l = static_cast<socklen_t>(*len);
+  if (getsockopt(static_cast<int>(socket), level, name, value, &l) == -1) return -errno;
+  *len = l;
+  return 0;
 }
 
 void CloseOsSocket(OsSocket socket) { ::close(static_cast<int>(socket)); }
-
-uint32_t TakeWindowsError() { return 0; }
 
 int LocalCid(uint32_t* cid) {
 #ifdef __linux__

@@ -3,11 +3,13 @@
 // poll emulation would fall back to a select() thread for a provider it does
 // not know, so sockets are not handed to libuv at all.
 //
-// One thread waits on the port. It hands each finished operation to the pump
-// that issued it, and the pump's uv_async_t wakes the loop thread of that
-// pump's environment, where the completion is turned into a listener event.
+// One thread waits on the port. It hands each finished operation to the engine
+// that issued it, and the engine's uv_async_t wakes the loop thread of that
+// engine's environment, where the completion is turned into a listener event.
 // Nothing here depends on the address family: the same engine runs on
 // AF_INET sockets, which is how it is exercised where Hyper-V is absent.
+// Creating, adopting, closing and freeing an engine are shared with POSIX
+// (engine_base.cc); this file holds the Winsock calls and the completion pump.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -18,7 +20,7 @@
 // After windows.h: it needs ADDRESS_FAMILY and GUID.
 #include <hvsocket.h>
 
-#include "pump.h"
+#include "engine_base.h"
 
 #include <algorithm>
 #include <cstring>
@@ -64,36 +66,28 @@ constexpr size_t kMaxSendBytes = 1 << 20;
 // And at most this many buffers, as IOV_MAX bounds a writev on POSIX.
 constexpr size_t kMaxSendBuffers = 1024;
 
-// See TakeWindowsError() in pump.h. Written on the loop thread only.
-thread_local DWORD last_windows_error = 0;
-
 // A status for a Windows error, remembered for TakeWindowsError().
 int Fail(DWORD error) {
-  last_windows_error = error;
+  SetWindowsError(error);
   return uv_translate_sys_error(static_cast<int>(error));
 }
 int FailLastSocketError() { return Fail(static_cast<DWORD>(WSAGetLastError())); }
-// A status the engine reports on its own: no Windows error behind it.
-int FailWith(int status) {
-  last_windows_error = 0;
-  return status;
-}
 
 enum class OpKind { kConnect, kAccept, kRead, kWrite };
 
-class WinPump;
+class WinEngine;
 
 // One overlapped operation. The OVERLAPPED, and every byte the kernel may
 // read or write for it, must stay valid until the port has returned it, so an
 // op lives until the loop thread has seen it, even if the socket was closed in
 // between: accept ops (with their address space and accept socket) on the
-// heap, the one connect, read and write op of a socket inside its pump, which
-// outlives them all. The read op's buffer is the pump's own; the write op's
-// memory belongs to JavaScript buffers the pump holds a reference to (see
+// heap, the one connect, read and write op of a socket inside its engine, which
+// outlives them all. The read op's buffer is the engine's own; the write op's
+// memory belongs to JavaScript buffers the engine holds a reference to (see
 // HoldWriteOwner). CancelIoEx only asks for an operation to end: until the
 // port returns it (aborted or not), the kernel may still be using it.
 struct Op {
-  explicit Op(OpKind k, WinPump* p) : kind(k), pump(p) {}
+  explicit Op(OpKind k, WinEngine* p) : kind(k), engine(p) {}
   // Before each use of a reused op.
   void Reset() {
     overlapped = OVERLAPPED{};
@@ -103,7 +97,7 @@ struct Op {
   }
   OVERLAPPED overlapped{};
   OpKind kind;
-  WinPump* pump;
+  WinEngine* engine;
   Op* next = nullptr;
   // Filled in by the completion thread.
   DWORD bytes = 0;
@@ -159,58 +153,15 @@ void CopyAddress(const sockaddr* from, int length, SocketAddress* to) {
   to->length = static_cast<size_t>(length);
 }
 
-class WinPump final : public Pump {
+class WinEngine final : public EngineBase {
  public:
-  // `owns_socket` is false for an adopted socket until Listen() completes the
-  // adoption (see Pump::Create).
-  WinPump(napi_env env, uv_loop_t* loop, PumpListener* listener, SOCKET socket, int family, int protocol,
-          bool owns_socket)
-      : env_(env),
-        loop_(loop),
-        listener_(listener),
-        socket_(socket),
-        family_(family),
-        protocol_(protocol),
-        owns_socket_(owns_socket) {
+  explicit WinEngine(const EngineSetup& setup)
+      : EngineBase(setup), family_(setup.family), protocol_(setup.protocol), connected_(setup.accepted != nullptr) {
     InitializeSRWLock(&lock_);
   }
 
-  // Everything that can be undone; Associate() is the step that cannot.
-  int Init() {
-    int err = uv_async_init(loop_, &async_, OnAsync);
-    if (err != 0) return FailWith(err);
-    async_.data = this;
-    async_ready_ = true;
-    // The loop stays alive for this socket only while I/O is under way.
-    uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
-    // Without the hook the pump could outlive its environment (and the
-    // references it holds in it), so it is not optional.
-    if (napi_add_async_cleanup_hook(env_, OnEnvTeardown, this, &teardown_hook_) != napi_ok) {
-      teardown_hook_ = nullptr;
-      return FailWith(UV_ENOMEM);
-    }
-    return 0;
-  }
-
-  // Routes the socket's completions to our port. A handle cannot leave a
-  // port again, and one that is already on another port (its owner's) is
-  // refused: ERROR_INVALID_PARAMETER.
-  int Associate() {
-    if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(socket_), CompletionPort::Get(), 0, 0) == nullptr) {
-      return Fail(GetLastError());
-    }
-    return 0;
-  }
-
-  // An accepted socket: connected, with the addresses AcceptEx reported.
-  void SetAccepted(const AcceptedSocket& accepted) {
-    connected_ = true;
-    local_ = accepted.local;
-    peer_ = accepted.peer;
-  }
-
   int Bind(const void* addr, size_t len) override {
-    if (::bind(socket_, static_cast<const sockaddr*>(addr), static_cast<int>(len)) == SOCKET_ERROR) {
+    if (::bind(sock(), static_cast<const sockaddr*>(addr), static_cast<int>(len)) == SOCKET_ERROR) {
       return FailLastSocketError();
     }
     return 0;
@@ -219,25 +170,22 @@ class WinPump final : public Pump {
   // Ordered so that an adopted socket is left as it was when this fails:
   // the lookups change nothing, listen() on a socket that already listens
   // changes nothing, and joining our completion port, the one step that
-  // cannot be undone, comes last.
+  // cannot be undone, comes last (CompleteAdoption).
   int Listen(int backlog) override {
-    accept_ex_ = ExtensionFunction<LPFN_ACCEPTEX>(socket_, WSAID_ACCEPTEX);
+    accept_ex_ = ExtensionFunction<LPFN_ACCEPTEX>(sock(), WSAID_ACCEPTEX);
     if (accept_ex_ == nullptr) return FailLastSocketError();
-    accept_sockaddrs_ = ExtensionFunction<LPFN_GETACCEPTEXSOCKADDRS>(socket_, WSAID_GETACCEPTEXSOCKADDRS);
+    accept_sockaddrs_ = ExtensionFunction<LPFN_GETACCEPTEXSOCKADDRS>(sock(), WSAID_GETACCEPTEXSOCKADDRS);
     if (accept_sockaddrs_ == nullptr) return FailLastSocketError();
     if (!timer_ready_) {
       int err = uv_timer_init(loop_, &retry_timer_);
       if (err != 0) return FailWith(err);
-      retry_timer_.data = this;
+      AddHandle(reinterpret_cast<uv_handle_t*>(&retry_timer_));
       timer_ready_ = true;
       uv_unref(reinterpret_cast<uv_handle_t*>(&retry_timer_));
     }
-    if (::listen(socket_, backlog) == SOCKET_ERROR) return FailLastSocketError();
-    if (!owns_socket_) {
-      int err = Associate();
-      if (err != 0) return err;
-      owns_socket_ = true;
-    }
+    if (::listen(sock(), backlog) == SOCKET_ERROR) return FailLastSocketError();
+    int err = CompleteAdoption();
+    if (err != 0) return err;
     accept_address_length_ = AcceptAddressLength(family_);
     listening_ = true;
     return 0;
@@ -249,15 +197,15 @@ class WinPump final : public Pump {
     SOCKADDR_STORAGE local{};
     if (len > sizeof(local) || len < sizeof(local.ss_family)) return FailWith(UV_EINVAL);
     local.ss_family = static_cast<const sockaddr*>(addr)->sa_family;
-    if (::bind(socket_, reinterpret_cast<sockaddr*>(&local), static_cast<int>(len)) == SOCKET_ERROR &&
+    if (::bind(sock(), reinterpret_cast<sockaddr*>(&local), static_cast<int>(len)) == SOCKET_ERROR &&
         WSAGetLastError() != WSAEINVAL /* already bound */) {
       return FailLastSocketError();
     }
-    auto connect_ex = ExtensionFunction<LPFN_CONNECTEX>(socket_, WSAID_CONNECTEX);
+    auto connect_ex = ExtensionFunction<LPFN_CONNECTEX>(sock(), WSAID_CONNECTEX);
     if (connect_ex == nullptr) return FailLastSocketError();
     if (connecting_) return FailWith(UV_EALREADY);
     connect_op_.Reset();
-    if (!connect_ex(socket_, static_cast<const sockaddr*>(addr), static_cast<int>(len), nullptr, 0, nullptr,
+    if (!connect_ex(sock(), static_cast<const sockaddr*>(addr), static_cast<int>(len), nullptr, 0, nullptr,
                     &connect_op_.overlapped) &&
         WSAGetLastError() != ERROR_IO_PENDING) {
       return FailLastSocketError();
@@ -322,44 +270,9 @@ class WinPump final : public Pump {
     return true;
   }
 
-  int SetAcceptOptions(std::vector<SocketOption> options) override {
-    accept_options_ = std::move(options);
-    return 0;
-  }
-
   int ShutdownWrite() override {
     if (writing_) return FailWith(UV_EBUSY);
-    if (::shutdown(socket_, SD_SEND) == SOCKET_ERROR) return FailLastSocketError();
-    return 0;
-  }
-
-  int GetSockName(void* addr, size_t* len) override {
-    if (local_.length > 0) return CopyOut(local_, addr, len);
-    int l = static_cast<int>(*len);
-    if (::getsockname(socket_, static_cast<sockaddr*>(addr), &l) == SOCKET_ERROR) return FailLastSocketError();
-    *len = static_cast<size_t>(l);
-    return 0;
-  }
-
-  int GetPeerName(void* addr, size_t* len) override {
-    if (peer_.length > 0) return CopyOut(peer_, addr, len);
-    int l = static_cast<int>(*len);
-    if (::getpeername(socket_, static_cast<sockaddr*>(addr), &l) == SOCKET_ERROR) return FailLastSocketError();
-    *len = static_cast<size_t>(l);
-    return 0;
-  }
-
-  int SetOption(int level, int name, const void* value, size_t len) override {
-    if (setsockopt(socket_, level, name, static_cast<const char*>(value), static_cast<int>(len)) == SOCKET_ERROR) {
-      return FailLastSocketError();
-    }
-    return 0;
-  }
-
-  int GetOption(int level, int name, void* value, size_t* len) override {
-    int l = static_cast<int>(*len);
-    if (getsockopt(socket_, level, name, static_cast<char*>(value), &l) == SOCKET_ERROR) return FailLastSocketError();
-    *len = static_cast<size_t>(l);
+    if (::shutdown(sock(), SD_SEND) == SOCKET_ERROR) return FailLastSocketError();
     return 0;
   }
 
@@ -373,23 +286,9 @@ class WinPump final : public Pump {
     UpdateRef();
   }
 
-  OsSocket socket() const override { return static_cast<OsSocket>(socket_); }
-
-  void Close() override {
-    listener_ = nullptr;
-    CloseNow();
-  }
-
-  // For a pump that never became usable; the socket stays open unless
-  // `close_socket` says it is ours.
-  void Discard(bool close_socket) {
-    if (!close_socket) socket_ = INVALID_SOCKET;
-    Close();
-  }
-
   // Completion thread: queue the op for the loop thread and wake it. The
   // wake-up happens under the lock, so the loop thread, which takes the lock
-  // before it frees the pump, can never free it under our feet.
+  // before it frees the engine, can never free it under our feet.
   void Complete(Op* op) {
     AcquireSRWLockExclusive(&lock_);
     op->next = nullptr;
@@ -404,12 +303,27 @@ class WinPump final : public Pump {
   }
 
  private:
-  ~WinPump() override = default;
+  ~WinEngine() override = default;
 
-  static int CopyOut(const SocketAddress& from, void* addr, size_t* len) {
-    if (*len < from.length) return FailWith(UV_ENOBUFS);
-    std::memcpy(addr, from.bytes, from.length);
-    *len = from.length;
+  SOCKET sock() const { return static_cast<SOCKET>(socket_); }
+
+  int InitLoop() override {
+    int err = uv_async_init(loop_, &async_, OnAsync);
+    if (err != 0) return FailWith(err);
+    AddHandle(reinterpret_cast<uv_handle_t*>(&async_));
+    async_ready_ = true;
+    // The loop stays alive for this socket only while I/O is under way.
+    uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+    return 0;
+  }
+
+  // Routes the socket's completions to our port. A handle cannot leave a
+  // port again, and one that is already on another port (its owner's) is
+  // refused: ERROR_INVALID_PARAMETER.
+  int TakeOverSocket() override {
+    if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(sock()), CompletionPort::Get(), 0, 0) == nullptr) {
+      return Fail(GetLastError());
+    }
     return 0;
   }
 
@@ -441,7 +355,7 @@ class WinPump final : public Pump {
     read_op_.Reset();
     WSABUF buffer{static_cast<ULONG>(read_storage_.size()), read_storage_.data()};
     DWORD flags = 0;
-    if (WSARecv(socket_, &buffer, 1, nullptr, &flags, &read_op_.overlapped, nullptr) == SOCKET_ERROR &&
+    if (WSARecv(sock(), &buffer, 1, nullptr, &flags, &read_op_.overlapped, nullptr) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
       CompleteLater(&read_op_, static_cast<DWORD>(WSAGetLastError()));
       return 0;
@@ -482,7 +396,7 @@ class WinPump final : public Pump {
     if (err == 0) return;
     ArmAcceptRetry(kAcceptRetryMs);
     if (deaf_reported_ || listener_ == nullptr) {
-      last_windows_error = 0;  // not reported, so nobody may take it
+      SetWindowsError(0);  // not reported, so nobody may take it
       return;
     }
     deaf_reported_ = true;
@@ -493,7 +407,7 @@ class WinPump final : public Pump {
     if (timer_ready_ && !closed_) uv_timer_start(&retry_timer_, OnRetryTimer, delay_ms, 0);
   }
 
-  static void OnRetryTimer(uv_timer_t* timer) { static_cast<WinPump*>(timer->data)->KeepAccepting(); }
+  static void OnRetryTimer(uv_timer_t* timer) { From<WinEngine>(timer)->KeepAccepting(); }
 
   int PostAccept() {
     SOCKET s = NewSocket(family_, protocol_);
@@ -501,18 +415,15 @@ class WinPump final : public Pump {
     // Before AcceptEx, as microsoft/WSL's hvsocket.cpp sets
     // HVSOCKET_CONNECTED_SUSPEND on its accept sockets: the connection is
     // made on this socket, so this is when its options take effect.
-    for (const SocketOption& option : accept_options_) {
-      if (setsockopt(s, option.level, option.name, option.value.data(), static_cast<int>(option.value.size())) ==
-          SOCKET_ERROR) {
-        int err = FailLastSocketError();
-        closesocket(s);
-        return err;
-      }
+    int err = ApplyAcceptOptions(static_cast<OsSocket>(s));
+    if (err != 0) {
+      closesocket(s);
+      return err;
     }
     auto* op = new Op(OpKind::kAccept, this);
     op->accepted = s;
     DWORD received = 0;
-    if (!accept_ex_(socket_, s, op->addresses, 0, accept_address_length_, accept_address_length_, &received,
+    if (!accept_ex_(sock(), s, op->addresses, 0, accept_address_length_, accept_address_length_, &received,
                     &op->overlapped) &&
         WSAGetLastError() != ERROR_IO_PENDING) {
       int err = FailLastSocketError();
@@ -540,7 +451,7 @@ class WinPump final : public Pump {
       offset = 0;
     }
     write_op_.Reset();
-    if (WSASend(socket_, write_window_.data(), static_cast<DWORD>(write_window_.size()), nullptr, 0,
+    if (WSASend(sock(), write_window_.data(), static_cast<DWORD>(write_window_.size()), nullptr, 0,
                 &write_op_.overlapped, nullptr) == SOCKET_ERROR &&
         WSAGetLastError() != WSA_IO_PENDING) {
       return FailLastSocketError();
@@ -564,7 +475,7 @@ class WinPump final : public Pump {
     return write_next_ >= write_chunks_.size();
   }
 
-  static void OnAsync(uv_async_t* handle) { static_cast<WinPump*>(handle->data)->DrainCompleted(); }
+  static void OnAsync(uv_async_t* handle) { From<WinEngine>(handle)->DrainCompleted(); }
 
   void DrainCompleted() {
     // Connections held while stopped are older than anything just completed.
@@ -606,7 +517,7 @@ class WinPump final : public Pump {
   DWORD SocketError(Op* op) {
     if (op->error == 0 || op->resolved || closed_) return op->error;
     DWORD bytes = 0, flags = 0;
-    if (WSAGetOverlappedResult(socket_, &op->overlapped, &bytes, FALSE, &flags)) return op->error;
+    if (WSAGetOverlappedResult(sock(), &op->overlapped, &bytes, FALSE, &flags)) return op->error;
     DWORD wsa = static_cast<DWORD>(WSAGetLastError());
     return wsa != 0 ? wsa : op->error;
   }
@@ -628,7 +539,7 @@ class WinPump final : public Pump {
     DWORD error = SocketError(op);
     if (closed_) return;
     connecting_ = false;
-    if (error == 0 && setsockopt(socket_, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) == SOCKET_ERROR) {
+    if (error == 0 && setsockopt(sock(), SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) == SOCKET_ERROR) {
       // Without the context, shutdown and getpeername do not work.
       error = static_cast<DWORD>(WSAGetLastError());
     }
@@ -663,8 +574,9 @@ class WinPump final : public Pump {
       closesocket(s);
       return;
     }
+    SOCKET listening = sock();
     if (error == 0 &&
-        setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<char*>(&socket_), sizeof(socket_)) ==
+        setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<char*>(&listening), sizeof(listening)) ==
             SOCKET_ERROR) {
       error = static_cast<DWORD>(WSAGetLastError());
     }
@@ -758,16 +670,9 @@ class WinPump final : public Pump {
     }
   }
 
-  void CloseNow() {
-    if (closed_) return;
-    closed_ = true;
+  void StopIo() override {
     if (timer_ready_) uv_timer_stop(&retry_timer_);
-    if (socket_ != INVALID_SOCKET && !owns_socket_) {
-      // An adoption that never completed: the socket is still its owner's,
-      // and nothing was ever posted on it.
-      socket_ = INVALID_SOCKET;
-    }
-    if (socket_ != INVALID_SOCKET) {
+    if (socket_ != kInvalidSocket) {
       if (connected_ && !writing_) {
         // A graceful close: every write has completed, so the kernel holds
         // all that is left to send. Winsock closes gracefully only when no
@@ -775,16 +680,15 @@ class WinPump final : public Pump {
         // src/win/tcp.c does the same); with a read posted, closesocket
         // alone may reset the connection and the peer lose the end of our
         // data. A write still posted is being destroyed: no shutdown then.
-        ::shutdown(socket_, SD_SEND);
+        ::shutdown(sock(), SD_SEND);
       }
       // Every posted operation now completes (aborted, or done if it got
-      // there first) through the port. The pump lives until the last one is
-      // back, and with it what the kernel may still be reading or writing:
-      // the read buffer, the accept ops and their sockets, the write's
-      // JavaScript buffers (released in OnWriteDone, not here).
-      CancelIoEx(reinterpret_cast<HANDLE>(socket_), nullptr);
-      closesocket(socket_);
-      socket_ = INVALID_SOCKET;
+      // there first) through the port. The engine lives until the last one is
+      // back (IoDrained), and with it what the kernel may still be reading or
+      // writing: the read buffer, the accept ops and their sockets, the
+      // write's JavaScript buffers (released in OnWriteDone, not here).
+      CancelIoEx(reinterpret_cast<HANDLE>(sock()), nullptr);
+      closesocket(sock());
     }
     for (AcceptedSocket& accepted : held_accepts_) closesocket(static_cast<SOCKET>(accepted.socket));
     held_accepts_.clear();
@@ -796,32 +700,15 @@ class WinPump final : public Pump {
       uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
       refed_ = true;
     }
-    MaybeFree();
   }
 
-  void MaybeFree() {
-    if (outstanding_ > 0 || freeing_) return;
-    freeing_ = true;
+  bool IoDrained() override {
+    if (outstanding_ > 0) return false;
     // No operation is left, so the completion thread is done with us; the
     // lock makes sure it has also left Complete().
     AcquireSRWLockExclusive(&lock_);
     ReleaseSRWLockExclusive(&lock_);
-    // Freed when the last of our libuv handles is closed. (Windows libuv
-    // runs close callbacks in reverse order, so no single one may free.)
-    if (timer_ready_) {
-      handles_closing_++;
-      uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), OnHandleClosed);
-    }
-    if (async_ready_) {
-      handles_closing_++;
-      uv_close(reinterpret_cast<uv_handle_t*>(&async_), OnHandleClosed);
-    }
-    if (handles_closing_ == 0) Free();
-  }
-
-  static void OnHandleClosed(uv_handle_t* handle) {
-    auto* self = static_cast<WinPump*>(handle->data);
-    if (--self->handles_closing_ == 0) self->Free();
+    return true;
   }
 
   // Loop thread only.
@@ -831,42 +718,21 @@ class WinPump final : public Pump {
     write_owner_ = nullptr;
   }
 
-  void Free() {
-    // Nothing left: the write op, which held it, is back (see MaybeFree).
-    // Released before the hook goes, while the environment surely exists.
-    ReleaseWriteOwner();
-    if (teardown_hook_ != nullptr) napi_remove_async_cleanup_hook(teardown_hook_);
-    delete this;
-  }
+  // Nothing left: the write op, which held it, is back (see IoDrained).
+  // Released before the cleanup hook goes, while the environment surely exists.
+  void BeforeFree() override { ReleaseWriteOwner(); }
 
-  static void OnEnvTeardown(napi_async_cleanup_hook_handle, void* arg) {
-    auto* self = static_cast<WinPump*>(arg);
-    PumpListener* listener = self->listener_;
-    self->listener_ = nullptr;
-    if (listener != nullptr) listener->OnTeardown();
-    self->CloseNow();
-  }
-
-  napi_env env_;
-  uv_loop_t* loop_;
-  PumpListener* listener_;
-  SOCKET socket_;
   int family_;
   int protocol_;
-  bool owns_socket_;
   uv_async_t async_{};
   bool async_ready_ = false;
   uv_timer_t retry_timer_{};
   bool timer_ready_ = false;
-  int handles_closing_ = 0;
-  napi_async_cleanup_hook_handle teardown_hook_ = nullptr;
   SRWLOCK lock_;
   Op* completed_head_ = nullptr;
   Op* completed_tail_ = nullptr;
 
   int outstanding_ = 0;
-  bool closed_ = false;
-  bool freeing_ = false;
   bool ref_ = true;
   bool refed_ = false;
   bool listening_ = false;
@@ -874,16 +740,11 @@ class WinPump final : public Pump {
   bool connected_ = false;
   bool reading_ = false;
 
-  // An accepted socket's addresses, from AcceptEx; empty otherwise.
-  SocketAddress local_;
-  SocketAddress peer_;
-
   LPFN_ACCEPTEX accept_ex_ = nullptr;
   LPFN_GETACCEPTEXSOCKADDRS accept_sockaddrs_ = nullptr;
   DWORD accept_address_length_ = kMaxAcceptAddressLength;
   int accepts_posted_ = 0;
   bool deaf_reported_ = false;
-  std::vector<SocketOption> accept_options_;
   std::vector<AcceptedSocket> held_accepts_;
 
   Op connect_op_{OpKind::kConnect, this};
@@ -930,32 +791,8 @@ DWORD WINAPI CompletionPort::Run(void* port) {
     Op* op = CONTAINING_RECORD(overlapped, Op, overlapped);
     op->bytes = bytes;
     op->error = ok ? 0 : GetLastError();
-    op->pump->Complete(op);
+    op->engine->Complete(op);
   }
-}
-
-// What an adopted socket must be before anything is done to it: a bound
-// stream socket of our family. Asks only; changes nothing.
-int CheckAdoptable(SOCKET s, int family, int* actual_family, int* protocol) {
-  int type = 0;
-  int len = sizeof(type);
-  if (getsockopt(s, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &len) == SOCKET_ERROR) {
-    return FailLastSocketError();
-  }
-  if (type != SOCK_STREAM) return FailWith(UV_EPROTOTYPE);
-  WSAPROTOCOL_INFOW info{};
-  len = sizeof(info);
-  if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &len) == SOCKET_ERROR) {
-    return FailLastSocketError();
-  }
-  if (family > 0 && info.iAddressFamily != family) return FailWith(UV_EAFNOSUPPORT);
-  // An unbound socket cannot listen (WSAEINVAL from getsockname).
-  SOCKADDR_STORAGE bound{};
-  len = sizeof(bound);
-  if (::getsockname(s, reinterpret_cast<sockaddr*>(&bound), &len) == SOCKET_ERROR) return FailLastSocketError();
-  *actual_family = info.iAddressFamily;
-  *protocol = info.iProtocol;
-  return 0;
 }
 
 // 0, or why Winsock would not start. Node has started it already; this is
@@ -970,64 +807,72 @@ DWORD WinsockStartError() {
 
 }  // namespace
 
-uint32_t TakeWindowsError() {
-  DWORD error = last_windows_error;
-  last_windows_error = 0;
-  return error;
+int PlatformReady() {
+  if (DWORD error = WinsockStartError()) return Fail(error);
+  if (CompletionPort::Get() == nullptr) return FailWith(UV_ENOMEM);
+  return 0;
 }
 
-Pump* Pump::Create(napi_env env, uv_loop_t* loop, PumpListener* listener, int family, int protocol,
-                   OsSocket adopt, int* err) {
-  if (DWORD error = WinsockStartError()) {
-    *err = Fail(error);
-    return nullptr;
-  }
-  if (CompletionPort::Get() == nullptr) {
-    *err = FailWith(UV_ENOMEM);
-    return nullptr;
-  }
-  if (adopt == kInvalidSocket) {
-    SOCKET s = NewSocket(family, protocol);
-    if (s == INVALID_SOCKET) {
-      *err = FailLastSocketError();
-      return nullptr;
-    }
-    auto* pump = new WinPump(env, loop, listener, s, family, protocol, /*owns_socket=*/true);
-    *err = pump->Init();
-    if (*err == 0) *err = pump->Associate();
-    if (*err != 0) {
-      pump->Discard(/*close_socket=*/true);
-      return nullptr;
-    }
-    return pump;
-  }
-  // An adopted socket joins our completion port in Listen(), after every
-  // check: until then a failure leaves it exactly as its owner gave it.
-  SOCKET s = static_cast<SOCKET>(adopt);
-  int actual_family = 0;
-  *err = CheckAdoptable(s, family, &actual_family, &protocol);
-  if (*err != 0) return nullptr;
-  auto* pump = new WinPump(env, loop, listener, s, actual_family, protocol, /*owns_socket=*/false);
-  *err = pump->Init();
-  if (*err != 0) {
-    pump->Discard(/*close_socket=*/false);
-    return nullptr;
-  }
-  return pump;
+int OpenSocket(int family, int protocol, OsSocket* socket) {
+  SOCKET s = NewSocket(family, protocol);
+  if (s == INVALID_SOCKET) return FailLastSocketError();
+  *socket = static_cast<OsSocket>(s);
+  return 0;
 }
 
-Pump* Pump::CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener, const AcceptedSocket& accepted,
-                           int* err) {
-  auto* pump = new WinPump(env, loop, listener, static_cast<SOCKET>(accepted.socket), 0, 0, /*owns_socket=*/true);
-  pump->SetAccepted(accepted);
-  *err = pump->Init();
-  if (*err == 0) *err = pump->Associate();
-  if (*err != 0) {
-    // The caller still owns the socket and closes it.
-    pump->Discard(/*close_socket=*/false);
-    return nullptr;
+// What an adopted socket must be before anything is done to it: a bound
+// stream socket of our family. Asks only; changes nothing. The engine makes
+// its accept sockets with the family and protocol found here.
+int CheckAdoptable(OsSocket socket, int* family, int* protocol) {
+  SOCKET s = static_cast<SOCKET>(socket);
+  int type = 0;
+  int len = sizeof(type);
+  if (getsockopt(s, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &len) == SOCKET_ERROR) {
+    return FailLastSocketError();
   }
-  return pump;
+  if (type != SOCK_STREAM) return FailWith(UV_EPROTOTYPE);
+  WSAPROTOCOL_INFOW info{};
+  len = sizeof(info);
+  if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &len) == SOCKET_ERROR) {
+    return FailLastSocketError();
+  }
+  if (*family > 0 && info.iAddressFamily != *family) return FailWith(UV_EAFNOSUPPORT);
+  // An unbound socket cannot listen (WSAEINVAL from getsockname).
+  SOCKADDR_STORAGE bound{};
+  len = sizeof(bound);
+  if (::getsockname(s, reinterpret_cast<sockaddr*>(&bound), &len) == SOCKET_ERROR) return FailLastSocketError();
+  *family = info.iAddressFamily;
+  *protocol = info.iProtocol;
+  return 0;
+}
+
+EngineBase* NewEngine(const EngineSetup& setup) { return new WinEngine(setup); }
+
+int SocketName(OsSocket socket, bool peer, void* addr, size_t* len) {
+  SOCKET s = static_cast<SOCKET>(socket);
+  int l = static_cast<int>(*len);
+  auto* sa = static_cast<sockaddr*>(addr);
+  int r = peer ? ::getpeername(s, sa, &l) : ::getsockname(s, sa, &l);
+  if (r == SOCKET_ERROR) return FailLastSocketError();
+  *len = static_cast<size_t>(l);
+  return 0;
+}
+
+int SetSocketOption(OsSocket socket, int level, int name, const void* value, size_t len) {
+  if (setsockopt(static_cast<SOCKET>(socket), level, name, static_cast<const char*>(value), static_cast<int>(len)) ==
+      SOCKET_ERROR) {
+    return FailLastSocketError();
+  }
+  return 0;
+}
+
+int GetSocketOption(OsSocket socket, int level, int name, void* value, size_t* len) {
+  int l = static_cast<int>(*len);
+  if (getsockopt(static_cast<SOCKET>(socket), level, name, static_cast<char*>(value), &l) == SOCKET_ERROR) {
+    return FailLastSocketError();
+  }
+  *len = static_cast<size_t>(l);
+  return 0;
 }
 
 void CloseOsSocket(OsSocket socket) { closesocket(static_cast<SOCKET>(socket)); }

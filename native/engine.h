@@ -23,11 +23,11 @@ struct SocketAddress {
   size_t length = 0;  // 0: not known
 };
 
-// A connection a listener's pump accepted, handed to OnConnection.
+// A connection a listener's engine accepted, handed to OnConnection.
 struct AcceptedSocket {
   OsSocket socket = kInvalidSocket;
   // The addresses the accept call itself reported, where it reports them
-  // (AcceptEx on Windows). The accepted socket's pump answers GetSockName and
+  // (AcceptEx on Windows). The accepted socket's engine answers GetSockName and
   // GetPeerName from these: on Hyper-V, getsockname on an accepted socket
   // returns an arbitrary service GUID, not the listener's (HYPERV-FACTS.md).
   // Empty where asking the socket is right (POSIX: vsock's getsockname is).
@@ -43,30 +43,30 @@ struct SocketOption {
 };
 
 // One chunk of a gathered write. The memory belongs to a JavaScript value that
-// is kept alive while the OS may read it: see Pump::HoldWriteOwner.
+// is kept alive while the OS may read it: see Engine::HoldWriteOwner.
 struct WriteChunk {
   const char* data;
   size_t length;
 };
 
-// Events a pump reports, always on the loop thread of its environment.
-class PumpListener {
+// Events an engine reports, always on the loop thread of its environment.
+class EngineListener {
  public:
   virtual void OnConnect(int status) = 0;
   // status < 0 is an accept error (accepted is null); otherwise `accepted`
   // is a new connection the listener now owns: it hands it to
-  // Pump::CreateAccepted, or closes accepted->socket with CloseOsSocket.
+  // Engine::CreateAccepted, or closes accepted->socket with CloseOsSocket.
   virtual void OnConnection(int status, AcceptedSocket* accepted) = 0;
   // nread > 0: bytes at the start of the read buffer; UV_EOF at end of
   // stream; other negatives are errors.
   virtual void OnRead(intptr_t nread) = 0;
   virtual void OnWriteDone(int status) = 0;
-  // The environment is being torn down; the pump has closed itself and the
+  // The environment is being torn down; the engine has closed itself and the
   // listener must forget it without calling into JavaScript.
   virtual void OnTeardown() = 0;
 
  protected:
-  ~PumpListener() = default;
+  ~EngineListener() = default;
 };
 
 // Results of Write().
@@ -75,19 +75,19 @@ constexpr int kWritePending = 1;
 
 // All methods return 0 (or a documented positive value) on success and a
 // negative libuv error number on failure. None of them blocks.
-class Pump {
+class Engine {
  public:
-  // Creates a pump around a new socket (`adopt == kInvalidSocket`) of the
+  // Creates an engine around a new socket (`adopt == kInvalidSocket`) of the
   // given family, or around an existing one. On failure returns nullptr and
   // sets *err.
   // An adopted socket (listen({ fd })) is the caller's until Listen() has
   // succeeded: Close() before that leaves it open, and every step that can
   // fail comes before any change that cannot be undone.
-  static Pump* Create(napi_env env, uv_loop_t* loop, PumpListener* listener,
+  static Engine* Create(napi_env env, uv_loop_t* loop, EngineListener* listener,
                       int family, int protocol, OsSocket adopt, int* err);
-  // Around a connection a listener's pump accepted (OnConnection). On failure
+  // Around a connection a listener's engine accepted (OnConnection). On failure
   // returns nullptr and sets *err; the socket is then still the caller's.
-  static Pump* CreateAccepted(napi_env env, uv_loop_t* loop, PumpListener* listener,
+  static Engine* CreateAccepted(napi_env env, uv_loop_t* loop, EngineListener* listener,
                               const AcceptedSocket& accepted, int* err);
 
   virtual int Bind(const void* addr, size_t len) = 0;
@@ -108,7 +108,7 @@ class Pump {
   // Called right after Write() returned kWritePending, with the JavaScript
   // value the chunks point into. Returns false (the default) when the caller
   // must keep that value alive until OnWriteDone or Close(): enough where the
-  // OS stops reading the memory when the socket is closed. A pump whose OS
+  // OS stops reading the memory when the socket is closed. An engine whose OS
   // may go on reading it after Close() (overlapped I/O, until the port hands
   // the operation back) takes its own reference instead and returns true.
   virtual bool HoldWriteOwner(napi_value owner) {
@@ -134,16 +134,16 @@ class Pump {
   virtual void Ref() = 0;
   virtual void Unref() = 0;
   virtual OsSocket socket() const = 0;
-  // Closes the OS socket now, drops the listener and frees the pump once the
+  // Closes the OS socket now, drops the listener and frees the engine once the
   // event loop has let go of it. The pointer is invalid afterwards.
   virtual void Close() = 0;
 
  protected:
-  virtual ~Pump() = default;
+  virtual ~Engine() = default;
 };
 
 // The Windows error behind the last negative status the engine produced on
-// this thread (returned by a Pump call or Create, or passed to a listener
+// this thread (returned by a Engine call or Create, or passed to a listener
 // event), and clears it; 0 if that status did not come from a Windows error,
 // and always 0 off Windows. Like WSAGetLastError, it is per thread and must be
 // read right after the failing call or at the start of the event, before
@@ -153,7 +153,7 @@ class Pump {
 // always show the original number.
 uint32_t TakeWindowsError();
 
-// Closes a socket no pump has taken over.
+// Closes a socket no engine has taken over.
 void CloseOsSocket(OsSocket socket);
 
 // Platform queries that need no socket object.

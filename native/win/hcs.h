@@ -1,4 +1,4 @@
-// Windows only: the Host Compute Service's compute-system list (hcs_win.cc),
+// Windows only: the Host Compute Service's compute-system list (hcs.cc),
 // exported to JavaScript as binding.hcs. Other platforms have no such object.
 #pragma once
 

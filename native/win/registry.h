@@ -1,4 +1,4 @@
-// Windows only: the Hyper-V service registry (registry_win.cc), exported to
+// Windows only: the Hyper-V service registry (registry.cc), exported to
 // JavaScript as binding.registry. Other platforms have no such object.
 #pragma once
 
