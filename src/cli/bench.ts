@@ -2,8 +2,10 @@
 // service (`hvsock echo` on the other side). Bulk: MiB sent and echoed back
 // at once, so both directions are loaded; round trip: 1-byte ping-pong.
 import { connect, type Socket } from '../index.js';
-import { parseAddress } from '../address/text.js';
+import type { ParsedAddress } from '../address/text.js';
+import { peerText } from './addresses.js';
 import { EXIT_OK } from './exit-codes.js';
+import { UsageError } from './usage.js';
 import { withWslVmId } from './wsl.js';
 
 export interface BenchOptions {
@@ -13,7 +15,10 @@ export interface BenchOptions {
 }
 
 export interface BenchResult {
+  /** The address as given on the command line. */
   address: string;
+  /** The echo service it reached, in the short form: "loopback:5000". */
+  peer: string;
   mib: number;
   /** MiB per second in each direction at once. */
   throughputMiBps: number;
@@ -24,8 +29,18 @@ export interface BenchResult {
 
 const CHUNK = 64 * 1024;
 
-async function open(address: string): Promise<Socket> {
-  const target = await withWslVmId(parseAddress(address, 'address'));
+/** --mib and --rounds: a whole number from 1 to 1000000, or the default; anything else is a usage error. */
+export function countOption(text: string | undefined, fallback: number, name: 'mib' | 'rounds'): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > 1_000_000) {
+    throw new UsageError(`--${name} must be a whole number from 1 to 1000000, got "${text}"`, 'bench');
+  }
+  return value;
+}
+
+async function open(address: ParsedAddress): Promise<Socket> {
+  const target = await withWslVmId(address);
   return new Promise((resolve, reject) => {
     const socket = connect({ ...target, allowHalfOpen: true });
     socket.once('connect', () => resolve(socket));
@@ -43,8 +58,9 @@ function liveLine(enabled: boolean): (text: string) => void {
   };
 }
 
-async function bulk(address: string, mib: number, show: (t: string) => void): Promise<number> {
+async function bulk(address: ParsedAddress, mib: number, show: (t: string) => void): Promise<{ peer: string; throughput: number }> {
   const socket = await open(address);
+  const peer = peerText(socket);
   const total = mib * 1024 * 1024;
   const chunk = Buffer.alloc(CHUNK, 0x5a);
   const started = process.hrtime.bigint();
@@ -55,7 +71,7 @@ async function bulk(address: string, mib: number, show: (t: string) => void): Pr
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       show(`bulk: ${((received / total) * 100).toFixed(0)}% ${(received / 1048576 / seconds).toFixed(1)} MiB/s`);
     });
-    socket.once('end', () => (received === total ? resolve() : reject(new Error(`echo returned ${received} of ${total} bytes`))));
+    socket.once('end', () => (received === total ? resolve() : reject(new Error(`the echo service at ${peer} returned ${received} of ${total} bytes`))));
     socket.once('error', reject);
   });
   for (let sent = 0; sent < total; sent += CHUNK) {
@@ -66,10 +82,10 @@ async function bulk(address: string, mib: number, show: (t: string) => void): Pr
   socket.end();
   await echoed;
   socket.destroy();
-  return mib / (Number(process.hrtime.bigint() - started) / 1e9);
+  return { peer, throughput: mib / (Number(process.hrtime.bigint() - started) / 1e9) };
 }
 
-async function pingPong(address: string, rounds: number, show: (t: string) => void): Promise<number[]> {
+async function pingPong(address: ParsedAddress, rounds: number, show: (t: string) => void): Promise<number[]> {
   const socket = await open(address);
   const times: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -88,13 +104,23 @@ async function pingPong(address: string, rounds: number, show: (t: string) => vo
   return times.sort((a, b) => a - b);
 }
 
-export async function runBench(address: string, options: BenchOptions, out: (text: string) => void): Promise<number> {
-  const show = liveLine(process.stderr.isTTY === true && !options.json);
-  const throughput = await bulk(address, options.mib, show);
-  const times = await pingPong(address, options.rounds, show);
-  if (process.stderr.isTTY && !options.json) process.stderr.write('\r\x1b[K');
+/** `text`: the address as typed, for --json; `address`: it parsed. */
+export async function runBench(text: string, address: ParsedAddress, options: BenchOptions, out: (text: string) => void): Promise<number> {
+  const live = process.stderr.isTTY === true && !options.json;
+  const show = liveLine(live);
+  let peer: string;
+  let throughput: number;
+  let times: number[];
+  try {
+    ({ peer, throughput } = await bulk(address, options.mib, show));
+    times = await pingPong(address, options.rounds, show);
+  } finally {
+    // Off the progress line, so that a result or an error starts a line of its own.
+    if (live) process.stderr.write('\r\x1b[K');
+  }
   const result: BenchResult = {
-    address,
+    address: text,
+    peer,
     mib: options.mib,
     throughputMiBps: Number(throughput.toFixed(1)),
     rounds: options.rounds,
@@ -104,7 +130,7 @@ export async function runBench(address: string, options: BenchOptions, out: (tex
   out(
     options.json
       ? JSON.stringify(result)
-      : `${address}: ${result.throughputMiBps} MiB/s each way (${options.mib} MiB echoed), round trip median ${result.roundTripMedianUs} µs, p99 ${result.roundTripP99Us} µs (${options.rounds} rounds)`,
+      : `${peer}: ${result.throughputMiBps} MiB/s each way (${options.mib} MiB echoed), round trip median ${result.roundTripMedianUs} µs, p99 ${result.roundTripP99Us} µs (${options.rounds} rounds)`,
   );
   return EXIT_OK;
 }

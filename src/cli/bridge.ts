@@ -2,14 +2,18 @@
 // connection, as ncat/socat do. End of stdin half-closes the connection; the
 // command ends when the connection has closed and its bytes are on stdout.
 import type { Readable, Writable } from 'node:stream';
-import { createServer, connect, type Socket } from '../index.js';
-import { parseAddress } from '../address/text.js';
+import { createServer, connect, type Server, type Socket } from '../index.js';
+import type { ParsedAddress } from '../address/text.js';
+import { addressText, peerText } from './addresses.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { failureText } from './messages.js';
+import { UsageError } from './usage.js';
 import { reportWsl, withWslVmId } from './wsl.js';
 
 export interface BridgeIo {
   stdin: Readable;
   stdout: Writable;
+  /** One line for the user on stderr; the caller prefixes it with the command. */
   log: (message: string) => void;
 }
 
@@ -29,43 +33,50 @@ function bridge(socket: Socket, io: BridgeIo, releaseStdin = true): Promise<numb
       // stdin may be a terminal nobody will close: stop reading it, unless
       // the next connection (listen --keep-open) is to get it.
       if (releaseStdin) (io.stdin as Readable & { destroy?: () => void }).destroy?.();
-      if (failure !== null) io.log(`hvsock: ${(failure as Error).message}`);
+      if (failure !== null) io.log(failureText(failure));
       resolve(failure === null ? EXIT_OK : exitCodeFor(failure));
     });
   });
 }
 
 /** `--wait <seconds>` → milliseconds for the redial option; a usage error when malformed. */
-export function waitOption(text: string | undefined): number | undefined {
+export function waitOption(text: string | undefined, command = 'connect'): number | undefined {
   if (text === undefined) return undefined;
   const seconds = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || seconds > 1_000_000) {
-    throw Object.assign(new Error(`--wait must be a number of seconds from 0 to 1000000, not "${text}"`), { code: 'ERR_INVALID_ARG_VALUE' });
+    throw new UsageError(`--wait must be a number of seconds from 0 to 1000000, got "${text}"`, command);
   }
   return seconds * 1000;
 }
 
 /** `waitMs` (--wait): keep redialing a peer that is not listening yet for that long. */
-export async function runConnect(target: string, io: BridgeIo, waitMs?: number): Promise<number> {
+export async function runConnect(target: ParsedAddress, io: BridgeIo, waitMs?: number): Promise<number> {
   // wsl:<port> is looked up once, here: a connection does not follow restarts.
-  const address = await withWslVmId(parseAddress(target, 'address'));
+  const address = await withWslVmId(target);
   const socket = connect({ ...address, allowHalfOpen: true, ...(waitMs === undefined ? {} : { redial: waitMs }) });
   // Once, not per attempt: a script's log should not fill with retries.
-  socket.once('redial', ({ error }) => io.log(`hvsock: ${error.message}; retrying for up to ${(waitMs ?? 0) / 1000} s`));
+  socket.once('redial', ({ error }) => io.log(`${failureText(error)}; retrying for up to ${(waitMs ?? 0) / 1000} s`));
   return bridge(socket, io);
 }
 
+/** The line a listening server says first: "listening on any:5000". */
+export function listeningLine(server: Pick<Server, 'address'>): string {
+  return `listening on ${addressText(server.address())}`;
+}
+
 /** Serves one connection (or, with keepOpen, one after another) on stdin/stdout. */
-export function runListen(target: string, io: BridgeIo, keepOpen = false): Promise<number> {
+export function runListen(target: ParsedAddress, io: BridgeIo, keepOpen = false): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer({ allowHalfOpen: true });
     let busy = false;
     server.on('connection', (socket) => {
       if (busy) {
-        socket.destroy(); // one conversation at a time on one stdin
+        io.log(`connection from ${peerText(socket)} turned away: one conversation at a time on one stdin`);
+        socket.destroy();
         return;
       }
       busy = true;
+      io.log(`connection from ${peerText(socket)}`);
       if (!keepOpen) server.close();
       void bridge(socket, io, !keepOpen).then((code) => {
         busy = false;
@@ -73,11 +84,11 @@ export function runListen(target: string, io: BridgeIo, keepOpen = false): Promi
       });
     });
     server.once('error', (error) => {
-      io.log(`hvsock: ${error.message}`);
+      io.log(failureText(error));
       resolve(exitCodeFor(error));
     });
     reportWsl(server, io.log);
-    server.once('listening', () => io.log(`hvsock: listening on ${target}`));
-    server.listen(parseAddress(target, 'address'));
+    server.once('listening', () => io.log(listeningLine(server)));
+    server.listen(target);
   });
 }

@@ -2,14 +2,15 @@
 // to do next. Gathering facts touches the system (module list, a socket()
 // probe, the local CID ioctl — never a connect); judging them is pure, so
 // the role and advice rules are unit-tested on recorded facts.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { arch, release } from 'node:os';
-import { join } from 'node:path';
 import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY } from '../address/constants.js';
 import { getSystemErrorName } from 'node:util';
-import { loadBinding, packageRoot } from '../transport/native.js';
+import { loadBinding } from '../transport/native.js';
 import { isElevated, listServices, type RegisteredService } from '../host/services.js';
 import { isWsl1Kernel, isWsl2Kernel } from '../host/wsl/parse.js';
+import { cidText } from './addresses.js';
+import { packageVersion } from './version.js';
 
 /** Linux vsock transports, by kernel module name, and what each means for this machine. */
 export const LINUX_TRANSPORTS = {
@@ -51,6 +52,8 @@ export interface DoctorReport extends Omit<DoctorFacts, 'localCid'> {
   wsl: 'wsl2' | 'wsl1' | null;
   /** As gathered, except VMADDR_CID_ANY reads "any": a Hyper-V guest (WSL 2 too) has no CID of its own. */
   localCid?: number | string;
+  /** The local CID in the short form of addresses: loopback (1), parent (2), any, or the number. */
+  localMachine?: string;
   advice: string[];
 }
 
@@ -66,14 +69,6 @@ function probe(family: number, protocol: number): true | string {
     const err = loadBinding().probe(family, protocol);
     return err === 0 ? true : getSystemErrorName(err);
   });
-}
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** A fact, or the code of the error that kept us from reading it (no binary, no rights…). */
@@ -92,7 +87,7 @@ export function gatherFacts(): DoctorFacts {
     release: release(),
     arch: arch(),
     node: process.version,
-    hvsock: version(),
+    hvsock: packageVersion(),
     sockets: 'EAFNOSUPPORT',
   };
   if (process.platform === 'linux') {
@@ -174,7 +169,15 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
   }
   const report: DoctorReport = { ...facts, family, role, loopback, wsl, advice };
   if (localCid !== undefined) report.localCid = localCid;
+  if (typeof facts.localCid === 'number') report.localMachine = cidText(facts.localCid);
   return report;
+}
+
+/** "3", "1 (loopback)", "any": the number, and the name addresses give it where it has one. */
+function localCidLine(report: DoctorReport): string {
+  const { localCid, localMachine } = report;
+  if (localCid === undefined) return 'unknown';
+  return localMachine === undefined || localMachine === String(localCid) ? String(localCid) : `${localCid} (${localMachine})`;
 }
 
 export function formatReport(report: DoctorReport): string {
@@ -193,7 +196,7 @@ export function formatReport(report: DoctorReport): string {
   if (report.transports !== undefined) {
     const loaded = Object.entries(report.transports).filter(([, on]) => on).map(([name]) => name);
     lines.push(`transports: ${loaded.length > 0 ? loaded.join(', ') : 'none loaded'}`);
-    lines.push(`local CID: ${report.localCid ?? 'unknown'}`);
+    lines.push(`local CID: ${localCidLine(report)}`);
   }
   lines.push(`role:      ${report.role}`, '', 'next:');
   for (const line of report.advice) lines.push(`  - ${line}`);

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { diagnose, type DoctorFacts } from '../../src/cli/doctor.js';
+import { COMMANDS, hasActions, optionsOf, type CommandSpec, type OptionName } from '../../src/cli/commands.js';
+import { diagnose, formatReport, type DoctorFacts } from '../../src/cli/doctor.js';
+import { HELP } from '../../src/cli/help.js';
 import { EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from '../../src/cli/exit-codes.js';
 
 function capture() {
@@ -8,6 +12,245 @@ function capture() {
   const err: string[] = [];
   return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
 }
+
+/** Runs a command line as this Linux machine; nothing here may reach a socket (each is refused first). */
+async function hvsock(argv: string[], platform: NodeJS.Platform = 'linux') {
+  const { io, out, err } = capture();
+  const code = await main(argv, io, { platform });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Every command as typed, with the spec it is checked against: 'listen', 'service register'… */
+const PATHS: Array<{ command: string; path: string; spec: CommandSpec }> = Object.entries(COMMANDS).flatMap(([command, entry]) =>
+  hasActions(entry)
+    ? Object.entries(entry.actions).map(([action, spec]) => ({ command, path: `${command} ${action}`, spec }))
+    : [{ command, path: command, spec: entry }],
+);
+
+/** Arguments that satisfy a spec's count, valid in themselves. */
+function argsFor(spec: CommandSpec): string[] {
+  return spec.args.map((name) => (name === 'the address' ? 'loopback:5000' : name.startsWith('the service') ? '5000' : 'MyVM'));
+}
+
+/** The options as a help text lists them: on its Usage lines and its indented option lines. */
+function optionsInHelp(text: string): Set<string> {
+  const lines = text.split('\n').filter((line) => /^(Usage: |\s+hvsock )/.test(line) || /^\s+(-\w, )?--[a-z]/.test(line));
+  return new Set(lines.flatMap((line) => [...line.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1] as string)));
+}
+
+describe('hvsock --version and help', () => {
+  it('--version and -v print the package version, exit 0', async () => {
+    for (const flag of ['--version', '-v']) {
+      expect(await hvsock([flag]), flag).toEqual({ code: 0, out: VERSION, err: '' });
+    }
+  });
+
+  it('help, --help and -h print the tool\'s help, exit 0', async () => {
+    for (const argv of [['help'], ['--help'], ['-h']]) {
+      const r = await hvsock(argv);
+      expect(r, argv.join(' ')).toEqual({ code: 0, out: HELP[''], err: '' });
+    }
+    expect(HELP['']).toMatch(/^Usage: hvsock <command>/);
+    expect(HELP['']).toMatch(/hvsock help \[<command>\]/);
+    expect(HELP['']).toMatch(/hvsock --version/);
+    expect(HELP['']).toMatch(/Exit codes: 0 ok, 1 system error, 2 usage error, 3 not available on this machine/);
+  });
+
+  it('help <command> is exactly <command> --help, for every command and action, exit 0', async () => {
+    for (const { command, path } of PATHS) {
+      const text = HELP[command] as string;
+      expect(text, command).toMatch(new RegExp(`^Usage: hvsock ${command}\\b`));
+      expect(await hvsock(['help', command]), `help ${command}`).toEqual({ code: 0, out: text, err: '' });
+      expect(await hvsock([command, '--help']), `${command} --help`).toEqual({ code: 0, out: text, err: '' });
+      expect(await hvsock(['help', ...path.split(' ')]), `help ${path}`).toEqual({ code: 0, out: text, err: '' });
+      expect(await hvsock([...path.split(' '), '-h']), `${path} -h`).toEqual({ code: 0, out: text, err: '' });
+    }
+  });
+
+  it('help for an unknown command, or with too much after it, is a usage error (exit 2)', async () => {
+    expect(await hvsock(['help', 'frobnicate'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock help: unknown command "frobnicate" (see hvsock help)' });
+    expect(await hvsock(['frobnicate', '--help'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock: unknown command "frobnicate" (see hvsock help)' });
+    expect(await hvsock(['help', 'doctor', 'extra'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock help: unexpected argument "extra" (see hvsock help doctor)' });
+    expect(await hvsock(['help', 'service', 'frob'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock help: unexpected argument "frob" (see hvsock help service)' });
+    expect(await hvsock(['help', '--json'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock help: --json is not an option of help, which takes a command name (see hvsock help)' });
+  });
+
+  it('each command\'s help lists exactly the options it takes', () => {
+    for (const command of Object.keys(COMMANDS)) {
+      expect(optionsInHelp(HELP[command] as string), command).toEqual(new Set<string>(optionsOf(command)));
+    }
+  });
+});
+
+describe('hvsock command lines checked per command (exit 2, before anything runs)', () => {
+  it('no command: the tool\'s help on stderr', async () => {
+    expect(await hvsock([])).toEqual({ code: EXIT_USAGE, out: '', err: `hvsock: no command given\n\n${HELP['']}` });
+    expect(await hvsock(['frobnicate'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock: unknown command "frobnicate" (see hvsock help)' });
+    expect(await hvsock(['--json'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock: --json needs a command (see hvsock help)' });
+    expect(await hvsock(['--nope'])).toEqual({ code: EXIT_USAGE, out: '', err: 'hvsock: --nope is not an option (see hvsock help)' });
+  });
+
+  it('doctor --keep-open --name foo --mib 5: options of other commands are refused, the first named', async () => {
+    expect(await hvsock(['doctor', '--keep-open', '--name', 'foo', '--mib', '5'])).toEqual({
+      code: EXIT_USAGE,
+      out: '',
+      err: 'hvsock doctor: --keep-open is not an option of doctor, which takes --json (see hvsock help doctor)',
+    });
+  });
+
+  it('an option another command takes is refused by every command and action, naming both', async () => {
+    const all: OptionName[] = [...new Set(PATHS.flatMap(({ spec }) => spec.options))];
+    expect(all.length).toBe(9);
+    for (const { command, path, spec } of PATHS) {
+      const foreign = all.filter((option) => !spec.options.includes(option));
+      expect(foreign.length, path).toBeGreaterThan(0);
+      for (const option of foreign) {
+        const value = ['name', 'mib', 'rounds', 'service-id', 'wait'].includes(option) ? ['5'] : [];
+        const r = await hvsock([...path.split(' '), `--${option}`, ...value, ...argsFor(spec)]);
+        const takes = spec.options.length === 0 ? 'no options' : spec.options.map((o) => `--${o}`).join(', ').replace(/, ([^,]+)$/, ' or $1');
+        expect(r, `${path} --${option}`).toEqual({
+          code: EXIT_USAGE,
+          out: '',
+          err: `hvsock ${path}: --${option} is not an option of ${path}, which takes ${takes} (see hvsock help ${command})`,
+        });
+      }
+    }
+  });
+
+  it('unknown options, short ones as typed, and --version after a command', async () => {
+    expect((await hvsock(['listen', '--nope', '5000'])).err).toBe('hvsock listen: --nope is not an option of listen, which takes --keep-open (see hvsock help listen)');
+    expect((await hvsock(['doctor', '-k'])).err).toBe('hvsock doctor: -k is not an option of doctor, which takes --json (see hvsock help doctor)');
+    expect((await hvsock(['listen', '--version', '5000'])).err).toBe('hvsock listen: --version is not an option of listen, which takes --keep-open (see hvsock help listen)');
+    expect((await hvsock(['bench', '--json', '--mib', '8', '--rounds', '9', '--wait', '1', '5000'])).err).toBe(
+      'hvsock bench: --wait is not an option of bench, which takes --mib, --rounds or --json (see hvsock help bench)',
+    );
+  });
+
+  it('an option\'s value: missing, or given to one that takes none', async () => {
+    const cases: Array<[string[], string]> = [
+      [['connect', '5000', '--wait'], 'hvsock connect: --wait needs a value (see hvsock help connect)'],
+      [['connect', '--wait', '--help-me', '5000'], 'hvsock connect: --wait needs a value (see hvsock help connect)'],
+      [['service', 'register', '--name'], 'hvsock service register: --name needs a value (see hvsock help service)'],
+      [['doctor', '--json=yes'], 'hvsock doctor: --json takes no value, got "yes" (see hvsock help doctor)'],
+      [['listen', '--keep-open=1', '5000'], 'hvsock listen: --keep-open takes no value, got "1" (see hvsock help listen)'],
+    ];
+    for (const [argv, message] of cases) expect(await hvsock(argv), argv.join(' ')).toEqual({ code: EXIT_USAGE, out: '', err: message });
+  });
+
+  it('missing and extra arguments, for every command and action', async () => {
+    for (const { command, path, spec } of PATHS) {
+      const words = path.split(' ');
+      const args = argsFor(spec);
+      if (spec.args.length > 0) {
+        expect(await hvsock(words), path).toEqual({ code: EXIT_USAGE, out: '', err: `hvsock ${path}: missing ${spec.args[0]} (see hvsock help ${command})` });
+      }
+      expect(await hvsock([...words, ...args, 'extra']), `${path} … extra`).toEqual({
+        code: EXIT_USAGE,
+        out: '',
+        err: `hvsock ${path}: unexpected argument "extra" (see hvsock help ${command})`,
+      });
+    }
+  });
+
+  it('commands with actions: a missing or unknown action', async () => {
+    const cases: Array<[string[], string]> = [
+      [['service'], 'hvsock service: needs an action: register, list or unregister (see hvsock help service)'],
+      [['service', 'frob'], 'hvsock service: unknown action "frob": service takes register, list or unregister (see hvsock help service)'],
+      [['vm'], 'hvsock vm: needs an action: list, id or nested (see hvsock help vm)'],
+      [['vm', 'start', 'MyVM'], 'hvsock vm: unknown action "start": vm takes list, id or nested (see hvsock help vm)'],
+      [['wsl'], 'hvsock wsl: needs an action: id (see hvsock help wsl)'],
+      [['wsl', 'frob'], 'hvsock wsl: unknown action "frob": wsl takes id (see hvsock help wsl)'],
+    ];
+    for (const [argv, message] of cases) expect(await hvsock(argv), argv.join(' ')).toEqual({ code: EXIT_USAGE, out: '', err: message });
+  });
+
+  it('values: --mib, --rounds, --wait, --service-id, --name, the VM name, --enable with --disable', async () => {
+    const cases: Array<[string[], string]> = [
+      [['bench', '--mib', '0', '5000'], 'hvsock bench: --mib must be a whole number from 1 to 1000000, got "0"'],
+      [['bench', '--mib', '1.5', '5000'], 'hvsock bench: --mib must be a whole number from 1 to 1000000, got "1.5"'],
+      [['bench', '--mib', '1000001', '5000'], 'hvsock bench: --mib must be a whole number from 1 to 1000000, got "1000001"'],
+      [['bench', '--rounds', 'lots', '5000'], 'hvsock bench: --rounds must be a whole number from 1 to 1000000, got "lots"'],
+      [['bench', '--rounds', '-5', '5000'], 'hvsock bench: --rounds must be a whole number from 1 to 1000000, got "-5"'],
+      [['connect', '--wait', 'soon', '5000'], 'hvsock connect: --wait must be a number of seconds from 0 to 1000000, got "soon"'],
+      [['connect', '-w', '-1', '5000'], 'hvsock connect: --wait must be a number of seconds from 0 to 1000000, got "-1"'],
+      [['service', 'register', '--name', 'x', '--service-id', 'bogus'], 'hvsock service register: --service-id must be a GUID or a port (0 to 0x7FFFFFFF), got "bogus"'],
+      [['service', 'register', '--name', 'x', '--service-id', '0x80000000'], 'hvsock service register: --service-id must be a GUID or a port (0 to 0x7FFFFFFF), got "0x80000000"'],
+      [['service', 'register', '--name', '', '--service-id', '5000'], 'hvsock service register: --name must be a non-empty name without NUL characters'],
+      [['service', 'register'], 'hvsock service register: needs --name <name> (see hvsock help service)'],
+      [['service', 'unregister', 'bogus'], 'hvsock service unregister: the service must be a GUID or a port (0 to 0x7FFFFFFF), got "bogus"'],
+      [['vm', 'id', ''], 'hvsock vm id: the VM name must be non-empty, without NUL characters'],
+      [['vm', 'nested', 'MyVM', '--enable', '--disable'], 'hvsock vm nested: --enable and --disable together: choose one'],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await hvsock(argv);
+      expect(r, argv.join(' ')).toEqual({ code: EXIT_USAGE, out: '', err: message });
+      expect(r.err).not.toMatch(/options\.|The (argument|property)/);
+    }
+  });
+
+  it('addresses: the text typed is named, checked for this OS before any socket exists', async () => {
+    const cases: Array<[string[], NodeJS.Platform, string]> = [
+      [['connect', 'mars:5000'], 'linux', 'hvsock connect: address "mars:5000" has machine "mars", which is neither a CID, a VM GUID nor one of loopback, parent, host, any, wildcard, children, silohost, wsl'],
+      [['listen', 'parent:http'], 'linux', 'hvsock listen: address "parent:http" has service "http", which is neither a port (0 to 0xFFFFFFFF) nor a GUID'],
+      [['connect', 'a:b:c'], 'linux', 'hvsock connect: address "a:b:c" must be [machine:]service, e.g. parent:5000 or <vm-guid>:<service-guid>'],
+      [['connect', 'any:5000'], 'linux', 'hvsock connect: address "any:5000": machine "any" is a listen wildcard, not a connect target'],
+      [['bench', 'children:5000'], 'linux', 'hvsock bench: address "children:5000": machine "children" is a listen wildcard, not a connect target'],
+      [['connect', '0'], 'linux', 'hvsock connect: address "0": service "0" is not a connect target'],
+      [['echo', '3:5000'], 'win32', 'hvsock echo: address "3:5000": machine "3" has no meaning on Windows: Hyper-V addresses VMs by GUID ((Get-VM -Name X).Id); only CIDs 1, 2 and VMADDR_CID_ANY map'],
+      [['listen', '0x80000000'], 'win32', 'hvsock listen: address "0x80000000": service "0x80000000" is out of range: it must be from 1 to 2147483647'],
+      [['listen', '0'], 'win32', 'hvsock listen: address "0": service "0" cannot pick a free service on Windows: Hyper-V sockets have no ephemeral services; choose a port or serviceId'],
+    ];
+    for (const [argv, platform, message] of cases) {
+      const r = await hvsock(argv, platform);
+      expect(r, `${argv.join(' ')} on ${platform}`).toEqual({ code: EXIT_USAGE, out: '', err: message });
+    }
+  });
+
+  it('--help wins over everything else on the line', async () => {
+    expect(await hvsock(['doctor', '--keep-open', '--help'])).toEqual({ code: 0, out: HELP.doctor, err: '' });
+    expect(await hvsock(['connect', '--wait', 'x', '-h'])).toEqual({ code: 0, out: HELP.connect, err: '' });
+  });
+});
+
+describe('Windows-host commands elsewhere (exit 3, before anything is tried)', () => {
+  const cases: Array<[string[], string]> = [
+    [['service', 'list'], 'Hyper-V service registration'],
+    [['service', 'list', '--json'], 'Hyper-V service registration'],
+    [['service', 'register', '--name', 'test service', '--service-id', '5000'], 'Hyper-V service registration'],
+    [['service', 'unregister', '5000'], 'Hyper-V service registration'],
+    [['vm', 'list'], 'Hyper-V VM management'],
+    [['vm', 'id', 'MyVM', '--json'], 'Hyper-V VM management'],
+    [['vm', 'nested', 'MyVM', '--enable'], 'Hyper-V VM management'],
+  ];
+  for (const platform of ['linux', 'darwin'] as const) {
+    it(`on ${platform}: says it is a Windows-host command, in the CLI's words`, async () => {
+      for (const [argv, what] of cases) {
+        const path = argv.slice(0, 2).join(' ');
+        const r = await hvsock(argv, platform);
+        expect(r, argv.join(' ')).toEqual({ code: EXIT_UNAVAILABLE, out: '', err: `hvsock ${path}: ${what} is a Windows-host command; this machine runs ${platform}` });
+        expect(r.err).not.toMatch(/ENOSYS|RegOpenKeyExW|powershell/);
+      }
+    });
+  }
+
+  it('a usage error still wins over the platform (exit 2)', async () => {
+    expect((await hvsock(['service', 'register'])).code).toBe(EXIT_USAGE);
+    expect((await hvsock(['service', 'register', '--name', 'x', '--service-id', 'bogus'])).code).toBe(EXIT_USAGE);
+    expect((await hvsock(['vm', 'list', '--keep-open'])).code).toBe(EXIT_USAGE);
+    expect((await hvsock(['vm', 'nested', 'MyVM', '--enable', '--disable'])).code).toBe(EXIT_USAGE);
+  });
+});
+
+describe('hvsock CLI: exit codes', () => {
+  it('maps errors onto the documented exit codes', () => {
+    expect(exitCodeFor(Object.assign(new Error(), { code: 'ECONNREFUSED' }))).toBe(EXIT_FAILURE);
+    expect(exitCodeFor(Object.assign(new Error(), { code: 'ERR_INVALID_ARG_VALUE' }))).toBe(EXIT_USAGE);
+    expect(exitCodeFor(Object.assign(new Error(), { code: 'EAFNOSUPPORT' }))).toBe(EXIT_UNAVAILABLE);
+    expect(exitCodeFor(new Error('no code'))).toBe(EXIT_FAILURE);
+  });
+});
 
 const none = { vsock_loopback: false, vmw_vsock_virtio_transport: false, hv_sock: false, vmw_vsock_vmci_transport: false, vhost_vsock: false };
 const linux = (transports: Partial<typeof none>, extra: Partial<DoctorFacts> = {}): DoctorFacts => ({
@@ -22,51 +265,6 @@ const linux = (transports: Partial<typeof none>, extra: Partial<DoctorFacts> = {
   ...extra,
 });
 
-describe('hvsock CLI: command line', () => {
-  it('prints help for the tool and for each command, exit 0', async () => {
-    for (const argv of [['--help'], ['listen', '--help'], ['connect', '-h'], ['echo', '--help'], ['doctor', '--help'], ['service', '--help'], ['vm', '--help'], ['bench', '--help']]) {
-      const { io, out } = capture();
-      expect(await main(argv, io)).toBe(0);
-      expect(out.join('\n')).toMatch(/^Usage: hvsock/);
-    }
-  });
-
-  it('refuses bad command lines with exit 2 and the relevant help, before touching any socket', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [[], /no command/],
-      [['frobnicate'], /unknown command "frobnicate"/],
-      [['connect'], /connect takes one address/],
-      [['connect', 'a', 'b'], /connect takes one address/],
-      [['listen', '--nope', '5000'], /Unknown option '--nope'/],
-      [['connect', 'mars:5000'], /machine "mars"/],
-      [['listen', 'parent:http'], /service "http"/],
-      [['doctor', 'extra'], /unexpected argument "extra"/],
-      [['vm', 'id'], /vm id takes one VM name/],
-      [['bench', '--mib', '0', '5000'], /--mib must be a whole number/],
-      [['bench', '--rounds', 'lots', '5000'], /--rounds must be a whole number/],
-      [['bench'], /bench takes one address/],
-      [['vm', 'nested', 'a', '--enable', '--disable'], /--enable and --disable together/],
-      [['vm', 'list', '--enable'], /belong to vm nested/],
-      [['service', 'register'], /takes --name/],
-      [['service', 'unregister'], /one GUID or port/],
-      [['service', 'frob'], /register, list or unregister/],
-    ];
-    for (const [argv, message] of cases) {
-      const { io, err } = capture();
-      expect(await main(argv, io), argv.join(' ')).toBe(EXIT_USAGE);
-      expect(err.join('\n')).toMatch(message);
-      expect(err.join('\n')).toMatch(/Usage: hvsock/);
-    }
-  });
-
-  it('maps errors onto the documented exit codes', () => {
-    expect(exitCodeFor(Object.assign(new Error(), { code: 'ECONNREFUSED' }))).toBe(EXIT_FAILURE);
-    expect(exitCodeFor(Object.assign(new Error(), { code: 'ERR_INVALID_ARG_VALUE' }))).toBe(EXIT_USAGE);
-    expect(exitCodeFor(Object.assign(new Error(), { code: 'EAFNOSUPPORT' }))).toBe(EXIT_UNAVAILABLE);
-    expect(exitCodeFor(new Error('no code'))).toBe(EXIT_FAILURE);
-  });
-});
-
 describe('hvsock doctor: judging the facts', () => {
   it('a Hyper-V guest: role guest, how to reach the host and register the service', () => {
     const report = diagnose(linux({ hv_sock: true }));
@@ -79,6 +277,15 @@ describe('hvsock doctor: judging the facts', () => {
     const report = diagnose(linux({ vmw_vsock_virtio_transport: true, vhost_vsock: true }));
     expect(report.role).toBe('nested');
     expect(report.advice.join('\n')).toMatch(/VMADDR_FLAG_TO_HOST/);
+  });
+
+  it('the local CID: its number, and the name addresses give it where it has one', () => {
+    expect(formatReport(diagnose(linux({ vsock_loopback: true }, { localCid: 1 })))).toMatch(/^local CID: 1 \(loopback\)$/m);
+    expect(formatReport(diagnose(linux({ vhost_vsock: true }, { localCid: 2 })))).toMatch(/^local CID: 2 \(parent\)$/m);
+    expect(formatReport(diagnose(linux({ hv_sock: true }, { localCid: 3 })))).toMatch(/^local CID: 3$/m);
+    expect(formatReport(diagnose(linux({}, { localCid: 'ENODEV' })))).toMatch(/^local CID: ENODEV$/m);
+    expect(diagnose(linux({ vsock_loopback: true }, { localCid: 1 }))).toMatchObject({ localCid: 1, localMachine: 'loopback' });
+    expect(diagnose(linux({ hv_sock: true }, { localCid: 0xffffffff }))).toMatchObject({ localCid: 'any', localMachine: 'any' });
   });
 
   it('a host, a loopback-only machine, and one with vsock but no transport', () => {

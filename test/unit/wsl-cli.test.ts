@@ -45,16 +45,23 @@ describe('hvsock wsl and wsl: on the command line (Linux)', () => {
   it('connect wsl:5000 and listen wsl:5000 are usage errors (exit 2) naming parent:, before any socket', async () => {
     for (const command of ['connect', 'listen']) {
       const { io, err } = capture();
-      expect(await main([command, 'wsl:5000'], io), command).toBe(2);
-      expect(err.join('\n')).toMatch(/parent:<port> \(CID 2\)/);
+      expect(await main([command, 'wsl:5000'], io, { platform: 'linux' }), command).toBe(2);
+      expect(err.join('\n')).toBe(
+        `hvsock ${command}: address "wsl:5000" names WSL 2's VM, which only its Windows host can address: inside WSL, reach Windows with parent:<port> (CID 2) and listen on any:<port>`,
+      );
     }
   });
 
   it('wsl takes exactly one action, id', async () => {
-    for (const [argv, message] of [[['wsl'], /wsl takes one action: id/], [['wsl', 'id', 'x'], /wsl takes one action/], [['wsl', 'frob'], /wsl needs id/]] as const) {
+    const cases: Array<[string[], string]> = [
+      [['wsl'], 'hvsock wsl: needs an action: id (see hvsock help wsl)'],
+      [['wsl', 'id', 'x'], 'hvsock wsl id: unexpected argument "x" (see hvsock help wsl)'],
+      [['wsl', 'frob'], 'hvsock wsl: unknown action "frob": wsl takes id (see hvsock help wsl)'],
+    ];
+    for (const [argv, message] of cases) {
       const { io, err } = capture();
       expect(await main([...argv], io), argv.join(' ')).toBe(2);
-      expect(err.join('\n')).toMatch(message);
+      expect(err.join('\n')).toBe(message);
     }
     const { io, out } = capture();
     expect(await main(['wsl', '--help'], io)).toBe(0);
@@ -69,7 +76,7 @@ describe('hvsock wsl and wsl: on the command line (Linux)', () => {
   it('wsl id outside Windows and WSL exits 3 with the reason, as text and as JSON, running nothing', async () => {
     const text = capture();
     expect(await main(['wsl', 'id'], text.io)).toBe(3);
-    expect(text.err.join('\n')).toMatch(/no running WSL 2 VM was found:\n {2}platform: WSL 2 runs on Windows; this is linux/);
+    expect(text.err.join('\n')).toMatch(/^hvsock wsl id: no running WSL 2 VM was found:\n {2}platform: WSL 2 runs on Windows; this is linux/);
     const json = capture();
     expect(await main(['wsl', 'id', '--json'], json.io)).toBe(3);
     expect(JSON.parse(json.out.join(''))).toEqual({

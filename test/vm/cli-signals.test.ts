@@ -18,6 +18,8 @@ const EXIT_CEILING_MS = 30_000;
 interface Run {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Once its stdout and stderr have ended too: all it wrote has been read. */
+  closed: Promise<unknown>;
   /** Everything written to stderr so far. */
   stderr: () => string;
   stdout: () => string;
@@ -34,7 +36,8 @@ function hvsock(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): Run {
   child.stderr?.on('data', (chunk) => (err += String(chunk)));
   child.stdout?.on('data', (chunk) => (out += String(chunk)));
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  return { child, exited, stderr: () => err, stdout: () => out };
+  const closed = once(child, 'close');
+  return { child, exited, closed, stderr: () => err, stdout: () => out };
 }
 
 /** Resolves once `check` holds on the child's output, rejects if it exits first. */
@@ -97,6 +100,9 @@ describe('hvsock listen --keep-open', () => {
       await waitFor(listener, 'the fourth client on stdout', () => listener.stdout().includes('fourth client\n'));
       expect(listener.child.exitCode).toBe(null);
       expect(listener.stderr()).not.toMatch(NO_STACK);
+      // Where it listens and each peer, in the short form.
+      const said = new RegExp(`^hvsock listen: listening on any:${p}\n(hvsock listen: connection from loopback:\\d+\n){4}$`);
+      await waitFor(listener, 'a line per connection on stderr', () => said.test(listener.stderr()));
     } finally {
       listener.child.kill('SIGTERM');
       await listener.exited;
@@ -119,7 +125,7 @@ describe('hvsock listen --keep-open', () => {
       // a reset), which ends that conversation with an error.
       first.destroy();
       stdin.write('lost with the first\n');
-      await waitFor(listener, 'the first connection to fail', () => /hvsock: \w+ E[A-Z]+/.test(listener.stderr()));
+      await waitFor(listener, 'the first connection to fail', () => /hvsock listen: \w+ E[A-Z]+/.test(listener.stderr()));
       const second = connect({ cid: LOOPBACK, port: p, allowHalfOpen: true });
       const reply = readAll(second);
       const closed = once(second, 'close');
@@ -155,7 +161,8 @@ describe('hvsock echo and SIGINT', () => {
   it('stops on SIGINT with exit code 0 and no stack trace', async () => {
     const p = port();
     const echo = hvsock(['echo', `any:${p}`]);
-    await waitFor(echo, 'listening', () => echo.stderr().includes('listening'));
+    await waitFor(echo, 'listening', () => echo.stderr().includes('\n'));
+    expect(echo.stderr()).toBe(`hvsock echo: listening on any:${p}\n`);
     // It serves before the signal...
     const socket = connect({ cid: LOOPBACK, port: p });
     const reply = readAll(socket);
@@ -164,7 +171,9 @@ describe('hvsock echo and SIGINT', () => {
     // ...and stops on it.
     echo.child.kill('SIGINT');
     expect(await exitWithin(echo, EXIT_CEILING_MS)).toEqual({ code: 0, signal: null });
+    await echo.closed;
     expect(echo.stderr()).not.toMatch(NO_STACK);
+    expect(echo.stderr()).toMatch(new RegExp(`^hvsock echo: listening on any:${p}\nhvsock echo: connection from loopback:\\d+\n$`));
     const late = connect({ cid: LOOPBACK, port: p });
     const [error] = (await once(late, 'error')) as [NodeJS.ErrnoException];
     expect(error.code).toBe('ECONNREFUSED');

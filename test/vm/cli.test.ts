@@ -40,13 +40,17 @@ function collect(stream: NodeJS.ReadableStream | null): Promise<string> {
   });
 }
 
-/** Resolves when the child says on stderr that it listens (and keeps draining stderr). */
-function listening({ child }: Run): Promise<void> {
+/**
+ * Resolves when the child says on stderr that it listens (and keeps draining
+ * stderr), with all it says on stderr until that ends.
+ */
+function listening({ child }: Run): Promise<{ stderr: Promise<string> }> {
+  const stderr = collect(child.stderr);
   return new Promise((resolve, reject) => {
     let text = '';
     child.stderr?.on('data', (chunk) => {
       text += String(chunk);
-      if (text.includes('listening')) resolve();
+      if (text.includes('listening')) resolve({ stderr });
     });
     child.once('exit', () => reject(new Error(`exited before listening: ${text}`)));
   });
@@ -61,10 +65,12 @@ describe('the hvsock command over vsock', () => {
     writeFileSync(join(dir, 'small'), small);
     const p = port();
     const server = hvsock(['listen', `any:${p}`], openSync(join(dir, 'small'), 'r'), openSync(join(dir, 'server-got'), 'w'));
-    await listening(server);
+    const said = await listening(server);
     const client = hvsock(['connect', `loopback:${p}`], openSync(join(dir, 'big'), 'r'), openSync(join(dir, 'client-got'), 'w'));
     expect(await client.exited).toBe(0);
     expect(await server.exited).toBe(0);
+    // Addresses in the short form: the wildcard as any, the peer (CID 1) as loopback.
+    expect(await said.stderr).toMatch(new RegExp(`^hvsock listen: listening on any:${p}\nhvsock listen: connection from loopback:\\d+\n$`));
     expect(readFileSync(join(dir, 'server-got')).equals(big)).toBe(true);
     expect(readFileSync(join(dir, 'client-got')).equals(small)).toBe(true);
   });
@@ -73,7 +79,7 @@ describe('the hvsock command over vsock', () => {
     const p = port();
     const echo = hvsock(['echo', '--json', `${p}`]);
     const [line] = await once(echo.child.stdout as NodeJS.ReadableStream, 'data');
-    expect(JSON.parse(String(line))).toMatchObject({ listening: { family: 'AF_VSOCK', port: p } });
+    expect(JSON.parse(String(line))).toMatchObject({ listening: { family: 'AF_VSOCK', address: 'any', cid: 0xffffffff, port: p, text: `any:${p}` } });
     const socket = connect({ cid: LOOPBACK, port: p });
     const reply = readAll(socket);
     socket.end('hello, echo');
@@ -83,7 +89,7 @@ describe('the hvsock command over vsock', () => {
     const result = collect(bench.child.stdout);
     expect(await bench.exited).toBe(0);
     const figures = JSON.parse(await result);
-    expect(figures).toMatchObject({ mib: 8, rounds: 50 });
+    expect(figures).toMatchObject({ address: `loopback:${p}`, peer: `loopback:${p}`, mib: 8, rounds: 50 });
     expect(figures.throughputMiBps).toBeGreaterThan(0);
     expect(figures.roundTripMedianUs).toBeGreaterThan(0);
     expect(figures.roundTripP99Us).toBeGreaterThanOrEqual(figures.roundTripMedianUs);
@@ -95,7 +101,7 @@ describe('the hvsock command over vsock', () => {
     expect((await once(tty, 'exit'))[0]).toBe(0);
     const text = await screen;
     expect(text).toMatch(/\r\x1b\[Kbulk: \d+% [\d.]+ MiB\/s/);
-    expect(text).toMatch(/MiB\/s each way \(16 MiB echoed\)/);
+    expect(text).toMatch(new RegExp(`\\nloopback:${p}: [\\d.]+ MiB/s each way \\(16 MiB echoed\\)`));
     echo.child.kill('SIGTERM');
     expect(await echo.exited).toBe(0);
   });
@@ -110,10 +116,11 @@ describe('the hvsock command over vsock', () => {
   });
 
   it('a refused connect exits 1 and says why on stderr', async () => {
-    const client = hvsock(['connect', `1:${port()}`]);
+    const p = port();
+    const client = hvsock(['connect', `1:${p}`]);
     const err = collect(client.child.stderr);
     expect(await client.exited).toBe(1);
-    expect(await err).toMatch(/ECONNREFUSED/);
+    expect(await err).toBe(`hvsock connect: connect ECONNREFUSED loopback:${p}\n`);
   });
 
   it('the file-transfer examples move a file with progress and a matching SHA-256', async () => {
