@@ -22,7 +22,7 @@ try {
   cli.fail(explain(error)); // e.g. no native binary, or an address this OS cannot use
 }
 socket.on('connect', () => {
-  console.log(`connected to ${formatAddress(socket.remoteHvAddress ?? socket.remoteAddress ?? {})}`);
+  console.log(`connected to ${formatAddress(socket.remoteHvAddress ?? {})}`);
   socket.end(message);
 });
 const chunks = [];

@@ -16,7 +16,7 @@ const address = cli.address(cli.args[0] ?? 'any:5000');
 
 const connections = new Set();
 const server = createServer((socket) => {
-  const peer = formatAddress(socket.remoteHvAddress ?? socket.remoteAddress ?? {});
+  const peer = formatAddress(socket.remoteHvAddress ?? {});
   console.log(`connection from ${peer}`);
   connections.add(socket);
   socket.on('close', () => connections.delete(socket));

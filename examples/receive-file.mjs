@@ -41,7 +41,7 @@ const transfers = new Set();
 
 function receive(socket) {
   if (once) server.close();
-  const peer = formatAddress(socket.remoteHvAddress ?? socket.remoteAddress ?? {});
+  const peer = formatAddress(socket.remoteHvAddress ?? {});
   const hash = createHash('sha256');
   let pending = Buffer.alloc(0); // header bytes until its newline
   let file = null; // { name, size, path, output, report (null until open), early (chunks until open) }

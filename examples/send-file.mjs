@@ -51,7 +51,7 @@ try {
   cli.fail(explain(error)); // e.g. no native binary, or an address this OS cannot use
 }
 /** The receiver as the short form prints it, once connected; before, as given. */
-const receiver = () => formatAddress(socket.remoteHvAddress ?? socket.remoteAddress ?? {}) || addressText;
+const receiver = () => formatAddress(socket.remoteHvAddress ?? {}) || addressText;
 
 socket.on('connect', () => {
   socket.write(encodeHeader(name, size));

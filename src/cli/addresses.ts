@@ -41,21 +41,9 @@ export function addressJson(address: HvSocketAddress | null | undefined): (HvSoc
   return address ? { ...address, text: addressText(address) } : null;
 }
 
-/**
- * The peer's typed address. Socket.remoteAddress is becoming node:net's
- * string (the machine only), the object moving to remoteHvAddress: this reads
- * whichever this build has. Once remoteHvAddress is everywhere, it is just
- * `socket.remoteHvAddress`.
- */
-export function peerAddress(socket: Socket): HvSocketAddress | undefined {
-  const either = socket as unknown as { remoteHvAddress?: HvSocketAddress; remoteAddress?: HvSocketAddress | string };
-  const address = either.remoteHvAddress ?? either.remoteAddress;
-  return typeof address === 'object' ? address : undefined;
-}
-
 /** The peer in the short form: "loopback:1234". */
 export function peerText(socket: Socket): string {
-  return addressText(peerAddress(socket));
+  return addressText(socket.remoteHvAddress);
 }
 
 /** A Linux CID as addresses write its machine: "loopback" (1), "parent" (2), "any", else the number. */

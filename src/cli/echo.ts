@@ -1,7 +1,7 @@
 // `hvsock echo`: an echo service, until SIGINT or SIGTERM.
 import { createServer, type Socket } from '../index.js';
 import type { ParsedAddress } from '../address/text.js';
-import { addressJson, peerAddress, peerText } from './addresses.js';
+import { addressJson, peerText } from './addresses.js';
 import { listeningLine } from './bridge.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { failureText } from './messages.js';
@@ -19,7 +19,7 @@ export function runEcho(target: ParsedAddress, io: EchoIo, json: boolean): Promi
     const connections = new Set<Socket>();
     const server = createServer((socket) => {
       connections.add(socket);
-      if (json) io.out(JSON.stringify({ connection: addressJson(peerAddress(socket)) }));
+      if (json) io.out(JSON.stringify({ connection: addressJson(socket.remoteHvAddress) }));
       else io.log(`connection from ${peerText(socket)}`);
       socket.once('close', () => connections.delete(socket));
       socket.on('error', () => {}); // a peer's reset ends its echo, not the service

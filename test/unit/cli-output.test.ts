@@ -38,18 +38,14 @@ describe('addresses print in the short form', () => {
     expect(listeningLine(server(null))).toBe('listening on ?');
   });
 
-  it('"connection from": the peer by name or number, before and after remoteAddress becomes a string', () => {
-    const peer = decodeSockaddr(encodeSockaddrVm(1, 1234));
-    // Today: remoteAddress is the typed address.
-    expect(peerText({ remoteAddress: peer } as unknown as Socket)).toBe('loopback:1234');
-    // After the change: remoteAddress is node:net's string, remoteHvAddress the typed one.
-    expect(peerText({ remoteAddress: 'loopback', remoteHvAddress: peer } as unknown as Socket)).toBe('loopback:1234');
-    expect(peerText({ remoteAddress: decodeSockaddr(encodeSockaddrVm(3, 49152)) } as unknown as Socket)).toBe('3:49152');
+  it('"connection from": the peer by name or number', () => {
+    const peer = (address: HvSocketAddress | undefined) => ({ remoteHvAddress: address, remoteAddress: address?.address }) as unknown as Socket;
+    expect(peerText(peer(decodeSockaddr(encodeSockaddrVm(1, 1234))))).toBe('loopback:1234');
+    expect(peerText(peer(decodeSockaddr(encodeSockaddrVm(3, 49152))))).toBe('3:49152');
     // A Linux reader of a Windows peer sees the name, not e0e16197-….
-    const windowsPeer = decodeSockaddr(encodeSockaddrHv(HV_GUID_LOOPBACK, serviceIdFromPort(1234)));
-    expect(peerText({ remoteAddress: windowsPeer } as unknown as Socket)).toBe('loopback:1234');
-    expect(peerText({ remoteAddress: decodeSockaddr(encodeSockaddrHv(VM, serviceIdFromPort(80))) } as unknown as Socket)).toBe(`${VM}:80`);
-    expect(peerText({} as unknown as Socket)).toBe('?');
+    expect(peerText(peer(decodeSockaddr(encodeSockaddrHv(HV_GUID_LOOPBACK, serviceIdFromPort(1234)))))).toBe('loopback:1234');
+    expect(peerText(peer(decodeSockaddr(encodeSockaddrHv(VM, serviceIdFromPort(80)))))).toBe(`${VM}:80`);
+    expect(peerText(peer(undefined))).toBe('?');
   });
 
   it('--json keeps the fields and adds the short form as text', () => {

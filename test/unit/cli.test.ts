@@ -192,7 +192,9 @@ describe('hvsock command lines checked per command (exit 2, before anything runs
 
   it('addresses: the text typed is named, checked for this OS before any socket exists', async () => {
     const cases: Array<[string[], NodeJS.Platform, string]> = [
-      [['connect', 'mars:5000'], 'linux', 'hvsock connect: address "mars:5000" has machine "mars", which is neither a CID, a VM GUID nor one of loopback, parent, host, any, wildcard, children, silohost, wsl'],
+      [['connect', 'mars:5000'], 'linux', 'hvsock connect: address "mars:5000" has machine "mars", which is not a machine: write the machine as a CID, a VM GUID or one of loopback, parent, host, any, wildcard, children, silohost, wsl (the host is parent)'],
+      [['connect', '10.0.0.5:5000'], 'linux', 'hvsock connect: address "10.0.0.5:5000" has machine "10.0.0.5", which is an IP address, but Hyper-V sockets reach machines by CID or VM ID, not by IP: write the machine as a CID, a VM GUID or one of loopback, parent, host, any, wildcard, children, silohost, wsl (the host is parent)'],
+      [['connect', 'localhost:5000'], 'linux', 'hvsock connect: address "localhost:5000" has machine "localhost", which is a host name: for this machine write loopback; otherwise write the machine as a CID, a VM GUID or one of loopback, parent, host, any, wildcard, children, silohost, wsl (the host is parent)'],
       [['listen', 'parent:http'], 'linux', 'hvsock listen: address "parent:http" has service "http", which is neither a port (0 to 0xFFFFFFFF) nor a GUID'],
       [['connect', 'a:b:c'], 'linux', 'hvsock connect: address "a:b:c" must be [machine:]service, e.g. parent:5000 or <vm-guid>:<service-guid>'],
       [['connect', 'any:5000'], 'linux', 'hvsock connect: address "any:5000": machine "any" is a listen wildcard, not a connect target'],
