@@ -58,8 +58,8 @@ export function buildNativeIfStale() {
 }
 
 export function buildDistIfStale() {
-  // build-ts.mjs writes dist/esm/index.mjs last, after tsc has succeeded.
-  const marker = join(root, 'dist', 'esm', 'index.mjs');
+  // build-ts.mjs writes the ESM entries after tsc has succeeded, hvsock/host's last.
+  const marker = join(root, 'dist', 'esm', 'host', 'index.mjs');
   const inputs = [join(root, 'src'), join(root, 'tsconfig.json'), join(root, 'scripts', 'build-ts.mjs')];
   if (builtAt(marker) >= newest(inputs)) return false;
   run('tsc (scripts/build-ts.mjs)', [join(root, 'scripts', 'build-ts.mjs')]);
