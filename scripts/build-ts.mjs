@@ -2,7 +2,7 @@
 // re-export of it: one implementation, so `instanceof Socket` holds no matter
 // how a program loads the package.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,4 +27,15 @@ for (const entry of ['index', 'host/index']) {
     file.replace(/\.mjs$/, '.d.mts'),
     `export * from '${cjs}';\nimport * as hvsock from '${cjs}';\nexport default hvsock;\n`,
   );
+}
+
+// Every declaration file names Node's types itself. They use Buffer, Duplex,
+// EventEmitter and AbortSignal, and a consumer's compiler does not load
+// @types/node on its own: TypeScript 7 defaults `types` to [], and since 5.5
+// tsc no longer writes this reference into declarations it emits.
+const NODE_TYPES = '/// <reference types="node" />\n';
+for (const entry of readdirSync(join(root, 'dist'), { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !/\.d\.m?ts$/.test(entry.name)) continue;
+  const file = join(entry.parentPath ?? entry.path, entry.name);
+  writeFileSync(file, NODE_TYPES + readFileSync(file, 'utf8'));
 }

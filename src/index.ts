@@ -4,6 +4,8 @@
 export { createServer, connect, createConnection, localCid } from './net/api.js';
 export { Server, type ConnectionListener, type DropEvent } from './net/server.js';
 export { Socket, type SocketReadyState } from './net/socket.js';
+export type { SocketEvents, SocketListener } from './net/socket-events.js';
+export type { ServerEvents, ServerListener, DropEvent, WslVmNotFoundError } from './net/server-events.js';
 export type { ConnectOptions, ListenOptions, ServerOptions, SocketOptions, HyperVSocketOptions } from './net/options.js';
 export type { RedialOptions, RedialEvent } from './net/redial.js';
 export type { WslListenOptions, WslRestartEvent } from './net/wsl-listener.js';

@@ -22,7 +22,9 @@ import { formatAddress, formatMachine, parseMachine } from './names.js';
 import { formatGuid, isTemplateServiceId, normalizeGuid, parseGuid, portFromServiceId, serviceIdFromPort } from './guid.js';
 import { validateBoolean, validateObject, validateUint32 } from '../errors/validate.js';
 
+/** The OS an address is resolved for: Linux (AF_VSOCK) or Windows (AF_HYPERV). */
 export type AddressPlatform = 'linux' | 'win32';
+/** What an address is resolved for: binding a listener or connecting. */
 export type AddressPurpose = 'listen' | 'connect';
 
 /**
@@ -59,6 +61,7 @@ export interface HvSocketAddress {
   serviceId?: string;
 }
 
+/** An address ready for the OS: its family, the sockaddr bytes, and the address in every form. */
 export interface ResolvedAddress {
   /** AF_VSOCK or AF_HYPERV. */
   family: number;
@@ -289,6 +292,7 @@ export function encodeSockaddrVm(cid: number, port: number, flags = 0): Buffer {
   return out;
 }
 
+/** The address a Linux sockaddr_vm holds, in every form that has a meaning. */
 export function decodeSockaddrVm(bytes: Uint8Array): HvSocketAddress {
   const b = asBuffer(bytes);
   if (b.length < 12 || b.readUInt16LE(0) !== AF_VSOCK) {
@@ -306,6 +310,7 @@ export function encodeSockaddrHv(vmId: string, serviceId: string): Buffer {
   return out;
 }
 
+/** The address a Windows SOCKADDR_HV holds, in every form that has a meaning. */
 export function decodeSockaddrHv(bytes: Uint8Array): HvSocketAddress {
   const b = asBuffer(bytes);
   if (b.length < SOCKADDR_HV_SIZE || b.readUInt16LE(0) !== AF_HYPERV) {

@@ -9,6 +9,7 @@ const GUID = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a
 const MAX_TEMPLATE_PORT = 0x7fffffff;
 const TEMPLATE_TAIL = HV_GUID_VSOCK_TEMPLATE.slice(8);
 
+/** Whether `value` is a GUID in text form (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, optionally in braces). */
 export function isGuid(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   const match = GUID.exec(value);
@@ -23,6 +24,7 @@ export function normalizeGuid(value: string, name = 'guid'): string {
   return value.replace(/[{}]/g, '').toLowerCase();
 }
 
+/** A GUID's 16 bytes in Windows' wire form (Data1-3 little-endian), as SOCKADDR_HV holds it. */
 export function parseGuid(value: string, name = 'guid'): Buffer {
   const hex = normalizeGuid(value, name).replace(/-/g, '');
   const out = Buffer.alloc(16);
@@ -33,6 +35,7 @@ export function parseGuid(value: string, name = 'guid'): Buffer {
   return out;
 }
 
+/** The GUID in text (lowercase) from 16 bytes of Windows' wire form at `offset`: parseGuid() reversed. */
 export function formatGuid(bytes: Uint8Array, offset = 0): string {
   if (!(bytes instanceof Uint8Array)) throw ERR_INVALID_ARG_TYPE('bytes', ['Buffer', 'Uint8Array'], bytes);
   if (!Number.isInteger(offset) || offset < 0 || offset + 16 > bytes.length) {
@@ -55,6 +58,7 @@ export function serviceIdFromPort(port: number): string {
   return port.toString(16).padStart(8, '0') + TEMPLATE_TAIL;
 }
 
+/** Whether `value` is a vsock template service GUID (`XXXXXXXX-facb-11e6-bd58-64006a7986d3`), which stands for a port. */
 export function isTemplateServiceId(value: string): boolean {
   if (!isGuid(value)) return false;
   const guid = value.replace(/[{}]/g, '').toLowerCase();

@@ -76,7 +76,7 @@ async function bulk(address: ParsedAddress, mib: number, show: (t: string) => vo
   });
   for (let sent = 0; sent < total; sent += CHUNK) {
     if (!socket.write(sent + CHUNK <= total ? chunk : chunk.subarray(0, total - sent))) {
-      await new Promise((resolve) => socket.once('drain', resolve));
+      await new Promise<void>((resolve) => socket.once('drain', resolve));
     }
   }
   socket.end();

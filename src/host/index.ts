@@ -21,3 +21,4 @@ export {
   type WslVmIdSource,
   type WslVmNotFoundError,
 } from './wsl/vm-id.js';
+export type { HvSocketError } from '../errors/errors.js';

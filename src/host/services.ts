@@ -11,15 +11,19 @@ import { loadBinding } from '../transport/native.js';
 import { uvErrno } from '../transport/platform.js';
 import { validateObject, validateString, validateUint32 } from '../errors/validate.js';
 
+/** The registry key under which Hyper-V lists the services VMs may reach on this host. */
 export const SERVICES_KEY =
   'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualization\\GuestCommunicationServices';
 
+/** A service listed under SERVICES_KEY. */
 export interface RegisteredService {
+  /** The service GUID (lowercase). */
   serviceId: string;
   /** The ElementName value, or null if the key has none. */
   name: string | null;
 }
 
+/** registerService()'s options. */
 export interface RegisterServiceOptions {
   /** Friendly name shown by Hyper-V (ElementName). */
   name: string;

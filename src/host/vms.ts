@@ -16,15 +16,23 @@ export const ENABLE_VARIABLE = 'HVSOCK_ENABLE';
 /** Nested virtualization needs VM configuration version 8.0 or later. */
 export const NESTED_MIN_VERSION = '8.0';
 
+/** A Hyper-V VM as Get-VM describes it. */
 export interface VmInfo {
+  /** The VM ID, for connect({ vmId }) (lowercase). */
   id: string;
+  /** The VM's name. */
   name: string;
+  /** Its state (Running, Off, …). */
   state: string;
+  /** Its configuration version (8.0 and later allow nested virtualization). */
   version: string;
 }
 
+/** A VM's nested-virtualization settings and what bears on them. */
 export interface NestedStatus extends VmInfo {
+  /** Whether the VM's processor exposes virtualization extensions (nested virtualization is on). */
   exposeVirtualizationExtensions: boolean;
+  /** Whether the VM uses dynamic memory (with nested virtualization its memory cannot be resized while it runs). */
   dynamicMemoryEnabled: boolean;
   /** Per network adapter: whether MAC address spoofing is on. */
   macAddressSpoofing: boolean[];
@@ -174,6 +182,7 @@ async function invoke(script: string, env: Record<string, string>, run: Runner, 
   }
 }
 
+/** Every Hyper-V VM on this host (Get-VM), through PowerShell. */
 export async function listVms(run: Runner = runPowerShell): Promise<VmInfo[]> {
   return parseVmList(await invoke(SCRIPTS.listVms, {}, run));
 }
@@ -184,6 +193,7 @@ export async function getVmId(name: string, run: Runner = runPowerShell): Promis
   return parseVm(await invoke(SCRIPTS.getVm, { [VM_NAME_VARIABLE]: name }, run, name)).id;
 }
 
+/** A VM's nested-virtualization settings, with what blocks changing them and notes on what they need. */
 export async function getNestedStatus(name: string, run: Runner = runPowerShell): Promise<NestedStatus & ReturnType<typeof nestedPrerequisites>> {
   validateVmName(name);
   const status = parseNestedStatus(await invoke(SCRIPTS.nestedStatus, { [VM_NAME_VARIABLE]: name }, run, name));

@@ -7,6 +7,7 @@ import type { ConnectOptions, ServerOptions } from './options.js';
 import { Server, type ConnectionListener } from './server.js';
 import { Socket } from './socket.js';
 
+/** Makes a Server, as net.createServer() does; the listener is added for 'connection'. Call listen() on it. */
 export function createServer(connectionListener?: ConnectionListener): Server;
 export function createServer(options?: ServerOptions, connectionListener?: ConnectionListener): Server;
 export function createServer(
@@ -33,6 +34,7 @@ export function connect(...args: unknown[]): Socket {
   return (socket.connect as (...a: unknown[]) => Socket)(...args);
 }
 
+/** The same function as connect(), under node:net's other name. */
 export const createConnection = connect;
 
 /** This machine's vsock context ID (Linux). Throws a system error where there is none. */

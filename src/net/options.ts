@@ -20,6 +20,7 @@ import {
 /** Largest timer delay Node accepts (setTimeout's TIMEOUT_MAX). */
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
+/** connect()'s options: the address to reach (a machine part and a service part) and how to connect. */
 export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   /**
    * Give up connecting after this many milliseconds (ETIMEDOUT). Applied as
@@ -42,9 +43,11 @@ export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   redial?: number | RedialOptions;
 }
 
+/** `new Socket()`'s options. */
 export interface SocketOptions {
   /** Keep the writable side open after the peer ends (default false, as node:net). */
   allowHalfOpen?: boolean;
+  /** Aborting destroys the socket with an AbortError. */
   signal?: AbortSignal;
 }
 
@@ -66,13 +69,17 @@ export interface InternalServerOptions extends ServerOptions {
   [kTransport]?: SocketPlatform;
 }
 
+/** createServer()'s options. */
 export interface ServerOptions {
+  /** Accepted sockets keep their writable side open after the peer ends (default false, as node:net). */
   allowHalfOpen?: boolean;
   /** Accepted sockets start paused (no 'data' until resume()), as node:net. */
   pauseOnConnect?: boolean;
 }
 
+/** listen()'s options: the address to bind (a machine part and a service part) and how to listen. */
 export interface ListenOptions extends AddressInput, HyperVSocketOptions {
+  /** The most connections the OS queues before accept() (default 511, as node:net). */
   backlog?: number;
   /** Adopt an already-listening socket (e.g. systemd socket activation's fd 3). */
   fd?: number;

@@ -3,7 +3,7 @@
 // handles. A host often starts before the guest's service listens, and the
 // reverse (a guest before its host's service, a VM rebooting under a live
 // client): go-winio's HvsockDialer redials for the same reason.
-import { ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE } from '../errors/errors.js';
+import { ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, type HvSocketError } from '../errors/errors.js';
 import { validateNumber } from '../errors/validate.js';
 
 /** Largest timer delay Node accepts (setTimeout's TIMEOUT_MAX). */
@@ -11,6 +11,7 @@ const TIMEOUT_MAX = 2 ** 31 - 1;
 /** A larger growth factor is a typo, not a schedule. */
 const FACTOR_MAX = 100;
 
+/** The `redial` connect option spelt out: how long to keep trying, and how long to wait between attempts. */
 export interface RedialOptions {
   /**
    * Keep trying for this many ms, counted from connect(): no attempt starts
@@ -36,7 +37,7 @@ export interface RedialEvent {
   /** Milliseconds until the next attempt. */
   delay: number;
   /** Why the attempt failed: a system error as the socket would have emitted it. */
-  error: NodeJS.ErrnoException;
+  error: HvSocketError;
 }
 
 export const REDIAL_DEFAULTS = { initialDelay: 100, maxDelay: 1000, factor: 2 } as const;

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { onAbort, type Unsubscribe } from './abort.js';
 import type { HvSocketAddress, ResolvedAddress } from '../address/address.js';
 import { HV_GUID_WILDCARD } from '../address/constants.js';
-import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError } from '../errors/errors.js';
+import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError, type HvSocketError } from '../errors/errors.js';
 import { errorAddress } from '../address/address.js';
 import { loadBinding, type NativeHandle } from '../transport/native.js';
 import {
@@ -22,6 +22,8 @@ import {
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
 import { Socket } from './socket.js';
+import type { ServerEvents, ServerListener } from './server-events.js';
+import type { AnyListener, UntypedEvent } from './typed-events.js';
 import {
   defaultWslFollower,
   ERR_WSL_ON_LINUX,
@@ -41,6 +43,7 @@ const DEFAULT_BACKLOG = 511;
 /** How long accepting pauses when the process is out of descriptors or memory. */
 const ACCEPT_RETRY_MS = 100;
 
+/** A 'connection' listener: it gets each accepted Socket. */
 export type ConnectionListener = (socket: Socket) => void;
 
 /**
@@ -62,20 +65,30 @@ export interface DropEvent {
 /** A listening socket, or why it could not be made. */
 type Opened = { handle: NativeHandle } | { errno: number; syscall: string; windowsError: number };
 
-// The WSL events, typed; everything else keeps EventEmitter's signatures.
-type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+// Typed events (server-events.ts): a misspelt event name or a listener of the wrong
+// shape does not compile; symbols and names held in `string` variables stay untyped.
+// The untyped overload comes first so that the typed one, last, is the one a
+// compiler's error message quotes (TypeScript 7 quotes only the last).
 export interface Server {
-  on(event: 'wslrestart', listener: (event: WslRestartEvent) => void): this;
-  on(event: 'wsldown', listener: (error: WslVmNotFoundError) => void): this;
-  on(event: string | symbol, listener: Listener): this;
-  once(event: 'wslrestart', listener: (event: WslRestartEvent) => void): this;
-  once(event: 'wsldown', listener: (error: WslVmNotFoundError) => void): this;
-  once(event: string | symbol, listener: Listener): this;
-  addListener(event: 'wslrestart', listener: (event: WslRestartEvent) => void): this;
-  addListener(event: 'wsldown', listener: (error: WslVmNotFoundError) => void): this;
-  addListener(event: string | symbol, listener: Listener): this;
+  on<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  on<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
+  once<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  once<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
+  addListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  addListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
+  prependListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  prependListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
+  prependOnceListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  prependOnceListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
+  off<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  off<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
+  removeListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  removeListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
+  emit<E extends string | symbol>(event: UntypedEvent<E>, ...args: Parameters<AnyListener>): boolean;
+  emit<E extends keyof ServerEvents>(event: E, ...args: ServerEvents[E]): boolean;
 }
 
+/** A Hyper-V / vsock server with node:net's Server behaviour: listen(), 'connection' per accepted Socket, close(). */
 export class Server extends EventEmitter {
   /** Further connections are closed at once ('drop' event) while this many are open. */
   maxConnections: number | undefined = undefined;
@@ -237,7 +250,8 @@ export class Server extends EventEmitter {
     const override = options[kWslFollow];
     const watch = new WslWatch(override?.source ?? defaultWslFollower(), override?.intervalMs ?? WSL_CHECK_INTERVAL_MS, {
       found: (vmId, previous) => this.#bindWsl(vmId, previous, service, platform, socketOptions, acceptedOptions),
-      lost: (error) => this.emit('wsldown', error),
+      // The default source fails only with ERR_WSL_VM_NOT_FOUND (getWslVmId records every other failure in it).
+      lost: (error) => this.emit('wsldown', error as WslVmNotFoundError),
     });
     this.#wsl = watch;
     // Until a listener is bound, the watch is what keeps a ref()ed server's process alive.
@@ -258,7 +272,7 @@ export class Server extends EventEmitter {
   ): boolean {
     // As a failed listen(): 'error', and the server stops (then 'close').
     const fail = (error: unknown): false => {
-      process.nextTick(() => this.emit('error', error));
+      process.nextTick(() => this.emit('error', error as HvSocketError));
       this.close();
       return false;
     };

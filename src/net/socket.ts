@@ -21,8 +21,11 @@ import {
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
 import { isTransientConnectError, nextRedial, redialSchedule, type RedialEvent, type RedialSchedule } from './redial.js';
+import type { SocketEvents, SocketListener } from './socket-events.js';
+import type { AnyListener, UntypedEvent } from './typed-events.js';
 
 type Callback = (error?: Error | null) => void;
+/** socket.readyState: the connection's state, named as node:net names it. */
 export type SocketReadyState = 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
 
 /** What each connect attempt needs, and the redial bookkeeping between attempts. */
@@ -39,21 +42,30 @@ interface Dial {
   timer: NodeJS.Timeout | null;
 }
 
-// The 'redial' event, typed; everything else keeps Duplex's signatures.
-type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+// Typed events (socket-events.ts): a misspelt event name or a listener of the wrong
+// shape does not compile; symbols and names held in `string` variables stay untyped.
+// The untyped overload comes first so that the typed one, last, is the one a
+// compiler's error message quotes (TypeScript 7 quotes only the last).
 export interface Socket {
-  on(event: 'redial', listener: (event: RedialEvent) => void): this;
-  on(event: string | symbol, listener: Listener): this;
-  once(event: 'redial', listener: (event: RedialEvent) => void): this;
-  once(event: string | symbol, listener: Listener): this;
-  addListener(event: 'redial', listener: (event: RedialEvent) => void): this;
-  addListener(event: string | symbol, listener: Listener): this;
-  prependListener(event: 'redial', listener: (event: RedialEvent) => void): this;
-  prependListener(event: string | symbol, listener: Listener): this;
-  prependOnceListener(event: 'redial', listener: (event: RedialEvent) => void): this;
-  prependOnceListener(event: string | symbol, listener: Listener): this;
+  on<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  on<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
+  once<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  once<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
+  addListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  addListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
+  prependListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  prependListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
+  prependOnceListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  prependOnceListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
+  off<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  off<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
+  removeListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
+  removeListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
+  emit<E extends string | symbol>(event: UntypedEvent<E>, ...args: Parameters<AnyListener>): boolean;
+  emit<E extends keyof SocketEvents>(event: E, ...args: SocketEvents[E]): boolean;
 }
 
+/** A Hyper-V / vsock stream socket with node:net's Socket behaviour: a Duplex stream with connect(), half-close, timeouts and Node-style errors. */
 export class Socket extends Duplex {
   /** True between connect() and the 'connect' event (or failure). */
   connecting = false;

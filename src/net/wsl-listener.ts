@@ -14,6 +14,7 @@ import { followWslVmId } from '../host/wsl/vm-id.js';
 /** How often a WSL server checks whether WSL has restarted. */
 export const WSL_CHECK_INTERVAL_MS = 5000;
 
+/** The `wsl` option listen() takes on Windows. */
 export interface WslListenOptions {
   /**
    * Listen on WSL 2's VM, following it across WSL restarts (Windows only):
@@ -24,7 +25,9 @@ export interface WslListenOptions {
 
 /** The 'wslrestart' event: WSL restarted and the server now listens on its new VM. */
 export interface WslRestartEvent {
+  /** The VM ID the server listened on before WSL restarted. */
   previousVmId: string;
+  /** The VM ID it listens on now. */
   vmId: string;
 }
 

@@ -2,6 +2,7 @@
 // check (a failure, a timeout) they are all closed before the next one, and
 // an unexpected 'error' on any of them fails the check instead of crashing
 // the process.
+import type { EventEmitter } from 'node:events';
 import type { AddressInput } from '../address/address.js';
 import { createServer, connect } from '../net/api.js';
 import type { Server } from '../net/server.js';
@@ -81,7 +82,7 @@ export class Scope {
 }
 
 /** Resolves on 'close' (events.once would reject on an 'error' before it). */
-function closed(emitter: Socket | Server): Promise<void> {
+function closed(emitter: EventEmitter): Promise<void> {
   return new Promise((resolve) => emitter.once('close', () => resolve()));
 }
 

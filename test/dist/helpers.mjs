@@ -51,12 +51,12 @@ export function bareBin(parent) {
   return bin;
 }
 
-/** An empty project that installs `tarball`; returns its directory. */
-export function installInto(parent, name, tarball, { env = process.env } = {}) {
+/** An empty project that installs `tarball` (and `packages` from the registry beside it); returns its directory. */
+export function installInto(parent, name, tarball, { env = process.env, packages = [], manifest = {} } = {}) {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true }));
-  run(process.execPath, [npmCli(), 'install', '--no-audit', '--no-fund', tarball], { cwd: dir, env });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true, ...manifest }));
+  run(process.execPath, [npmCli(), 'install', '--no-audit', '--no-fund', tarball, ...packages], { cwd: dir, env });
   return dir;
 }
 

@@ -24,13 +24,18 @@ import {
 } from './parse.js';
 import { systemProbes, type CommandOutcome, type WslProbes } from './probes.js';
 
+/** Where getWslVmId() found (or looked for) the VM ID. */
 export type WslVmIdSource = 'wsl.exe' | 'hcs' | 'registry' | 'hcsdiag' | 'env' | 'wslinfo' | 'platform';
 
+/** A source that gave no VM ID, and why. */
 export interface WslVmIdAttempt {
+  /** The source tried. */
   source: WslVmIdSource;
+  /** Why it gave no VM ID. */
   reason: string;
 }
 
+/** lookupWslVmId()'s answer: the VM ID, where it came from, and why the sources before it failed. */
 export interface WslVmIdResult {
   /** Lowercase, without braces: ready for listen({ vmId }) / connect({ vmId }). */
   vmId: string;
@@ -40,8 +45,10 @@ export interface WslVmIdResult {
   attempts: WslVmIdAttempt[];
 }
 
+/** The `code` of the error thrown (and of the 'wsldown' event's) when no running WSL 2 VM is found. */
 export const ERR_WSL_VM_NOT_FOUND = 'ERR_WSL_VM_NOT_FOUND';
 
+/** No running WSL 2 VM was found: every source was tried, and `attempts` says why each failed. */
 export interface WslVmNotFoundError extends Error {
   code: typeof ERR_WSL_VM_NOT_FOUND;
   /** Every source tried, in order, with why it gave no VM ID. */

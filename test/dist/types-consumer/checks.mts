@@ -1,0 +1,128 @@
+// What a TypeScript user of hvsock writes, checked by test/dist/types.test.mjs
+// with tsc --noEmit against the installed tarball (never run: nothing here
+// connects). Copied verbatim to checks.cts for the CommonJS runs. Every
+// `@ts-expect-error` line must fail to compile: tsc reports one that does not.
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import * as hvsock from 'hvsock';
+import {
+  connect,
+  createConnection,
+  createServer,
+  formatAddress,
+  parseAddress,
+  serviceIdFromPort,
+  HV_GUID_PARENT,
+  VMADDR_CID_HOST,
+  Server,
+  Socket,
+  type DropEvent,
+  type HvSocketError,
+  type RedialEvent,
+  type ServerEvents,
+  type SocketEvents,
+  type WslRestartEvent,
+  type WslVmNotFoundError,
+} from 'hvsock';
+import {
+  ERR_WSL_VM_NOT_FOUND,
+  getWslVmId,
+  listServices,
+  lookupWslVmId,
+  type HvSocketError as HostError,
+  type WslVmNotFoundError as HostWslVmNotFoundError,
+} from 'hvsock/host';
+
+/** Every address field an hvsock error carries, read with its type. */
+function fields(error: HvSocketError): [string | undefined, number | undefined, string | undefined, string | undefined, number | undefined, number | undefined, string | undefined, string | undefined, number | undefined] {
+  return [error.code, error.errno, error.syscall, error.address, error.cid, error.port, error.vmId, error.serviceId, error.windowsError];
+}
+
+export async function server(): Promise<void> {
+  const server: Server = createServer({ pauseOnConnect: false }, (socket) => {
+    const typed: Socket = socket;
+    // @ts-expect-error the connection listener's socket is a Socket, not any
+    const notAny: number = socket;
+    void typed;
+    void notAny;
+  });
+  server.on('connection', (socket) => {
+    socket.end('bye\n');
+    // @ts-expect-error the listener's parameter is a Socket, not any
+    socket.noSuchMethod();
+  });
+  server.on('error', (error) => fields(error));
+  server.on('drop', (data: DropEvent) => data);
+  server.on('wsldown', (error: WslVmNotFoundError) => error.attempts.map((a) => `${a.source}: ${a.reason}`));
+  server.on('wslrestart', ({ previousVmId, vmId }: WslRestartEvent) => `${previousVmId} → ${vmId}`);
+  server.once('listening', () => server.address());
+  server.prependListener('close', () => undefined);
+  server.prependOnceListener('connection', (socket: Socket) => socket.destroy());
+  const onClose = (): void => undefined;
+  server.addListener('close', onClose).removeListener('close', onClose).off('close', onClose);
+  server.emit('connection', new Socket());
+  // @ts-expect-error a misspelt event name
+  server.on('conection', (socket) => socket);
+  // @ts-expect-error a listener whose parameter has the wrong type
+  server.on('connection', (socket: string) => socket);
+  // @ts-expect-error 'close' gives its listener nothing
+  server.once('close', (error: Error) => error);
+  // @ts-expect-error emit with the wrong argument
+  server.emit('connection', 'not a socket');
+  server.listen({ cid: VMADDR_CID_HOST, port: 5000 });
+  await once(server, 'listening');
+  const emitter: import('node:events').EventEmitter = server;
+  void emitter;
+  const map: ServerEvents['connection'] = [new Socket()];
+  void map;
+}
+
+export function client(): Socket {
+  const socket = connect({ vmId: HV_GUID_PARENT, serviceId: serviceIdFromPort(5000), redial: { timeout: 10_000 } }, () => undefined);
+  socket.on('data', (data) => {
+    const bytes: Buffer = data;
+    void bytes;
+  });
+  socket.on('close', (hadError) => {
+    const flag: boolean = hadError;
+    // @ts-expect-error hadError is a boolean, not any
+    const text: string = hadError;
+    void flag;
+    void text;
+  });
+  socket.on('redial', (event: RedialEvent) => `${event.attempt} ${event.delay} ${fields(event.error).join()}`);
+  socket.on('error', (error) => fields(error));
+  socket.once('connect', () => socket.write('hello\n'));
+  for (const name of ['drain', 'end', 'finish', 'ready', 'timeout', 'pause', 'resume', 'readable'] as const) socket.on(name, () => name);
+  // A name held in a `string` stays untyped, as with node:net.
+  const dynamic: string = 'end';
+  socket.on(dynamic, (...args: unknown[]) => args);
+  socket.on(Symbol.for('hvsock.test'), () => undefined);
+  // @ts-expect-error a misspelt event name
+  socket.on('daat', (data: Buffer) => data);
+  // @ts-expect-error a listener whose parameter has the wrong type
+  socket.on('data', (data: number) => data);
+  // @ts-expect-error 'close' passes a boolean
+  socket.once('close', (hadError: string) => hadError);
+  // @ts-expect-error emit with the wrong argument
+  socket.emit('close', 'yes');
+  const stream: Duplex = socket;
+  stream.pipe(createConnection({ cid: 3, port: 5000 }));
+  const map: SocketEvents['data'] = [Buffer.alloc(0)];
+  void map;
+  return socket;
+}
+
+export async function host(): Promise<string> {
+  try {
+    const { vmId, source, attempts } = await lookupWslVmId();
+    return `${vmId} from ${source} after ${attempts.length} failed sources; now ${await getWslVmId()}`;
+  } catch (caught) {
+    const error = caught as HostWslVmNotFoundError;
+    if (error.code === ERR_WSL_VM_NOT_FOUND) return error.attempts.map((a) => a.reason).join('; ');
+    const failure = caught as HostError;
+    return `${failure.syscall} ${failure.code} ${failure.windowsError ?? ''}`;
+  }
+}
+
+export const more = [hvsock.localCid, formatAddress, parseAddress('parent:5000').cid, listServices];
