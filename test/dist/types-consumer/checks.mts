@@ -52,7 +52,7 @@ export async function server(): Promise<void> {
     socket.noSuchMethod();
   });
   server.on('error', (error) => fields(error));
-  server.on('drop', (data: DropEvent) => data);
+  server.on('drop', (data: DropEvent) => `${data.remoteAddress}:${data.remotePort} → ${data.localHvAddress?.serviceId}`);
   server.on('wsldown', (error: WslVmNotFoundError) => error.attempts.map((a) => `${a.source}: ${a.reason}`));
   server.on('wslrestart', ({ previousVmId, vmId }: WslRestartEvent) => `${previousVmId} → ${vmId}`);
   server.once('listening', () => server.address());
@@ -93,6 +93,18 @@ export function client(): Socket {
   socket.on('redial', (event: RedialEvent) => `${event.attempt} ${event.delay} ${fields(event.error).join()}`);
   socket.on('error', (error) => fields(error));
   socket.once('connect', () => socket.write('hello\n'));
+  // node:net's accessors are text and numbers (logging middleware's template works); the typed
+  // addresses are remoteHvAddress/localHvAddress.
+  const peer: string = `${socket.remoteAddress}:${socket.remotePort}`;
+  const machine: string | undefined = socket.remoteAddress;
+  const port: number | undefined = socket.localPort;
+  const vmId: string | undefined = socket.remoteHvAddress?.vmId;
+  // @ts-expect-error remoteAddress is the machine as text, not an address object
+  const cid: number | undefined = socket.remoteAddress?.cid;
+  void [peer, machine, port, vmId, cid];
+  connect('parent:5000');
+  connect(5000, 'parent', () => undefined);
+  connect({ host: 'loopback', port: 5000 });
   for (const name of ['drain', 'end', 'finish', 'ready', 'timeout', 'pause', 'resume', 'readable'] as const) socket.on(name, () => name);
   // A name held in a `string` stays untyped, as with node:net.
   const dynamic: string = 'end';
