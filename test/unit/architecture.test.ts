@@ -89,6 +89,18 @@ describe('the source tree', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('has unit tests that mirror it: each folder of test/unit is a layer of src', () => {
+    const UNIT = join(__dirname);
+    const layers = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const folders = readdirSync(UNIT, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(folders.filter((folder) => !layers.includes(folder))).toEqual([]);
+    // Every layer with logic of its own has tests in its folder.
+    for (const layer of ['address', 'errors', 'transport', 'net', 'host', 'selftest', 'cli']) {
+      expect(folders, layer).toContain(layer);
+      expect(sources(join(UNIT, layer)).length, layer).toBeGreaterThan(0);
+    }
+  });
+
   it('finds a cycle when there is one (the check itself works)', () => {
     const cyclic = new Map([
       ['a.ts', ['b.ts']],

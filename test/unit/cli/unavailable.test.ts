@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js');
+const CLI = join(__dirname, '..', '..', '..', 'dist', 'cjs', 'cli', 'main.js');
 
 function hvsock(...args: string[]) {
   // No powershell.exe on the PATH: a Linux machine with one (WSL interop, a

@@ -1,8 +1,8 @@
 // getWslVmId's order of sources and what it records, with every source
 // replaced by recorded answers: no program runs, no registry or HCS is read.
 import { describe, expect, it } from 'vitest';
-import type { CommandOutcome, ComputeSystemListing, HcsAnswer, WslProbes } from '../../src/host/wsl/probes.js';
-import { ERR_WSL_VM_NOT_FOUND, followWslVmId, getWslVmId, HCS_E_ACCESS_DENIED, lookupWslVmId } from '../../src/host/wsl/vm-id.js';
+import type { CommandOutcome, ComputeSystemListing, HcsAnswer, WslProbes } from '../../../src/host/wsl/probes.js';
+import { ERR_WSL_VM_NOT_FOUND, followWslVmId, getWslVmId, HCS_E_ACCESS_DENIED, lookupWslVmId } from '../../../src/host/wsl/vm-id.js';
 
 const WSL = '5C0A7E2B-3F1D-4E8A-9B6C-1D2E3F405162';
 const wsl = WSL.toLowerCase();

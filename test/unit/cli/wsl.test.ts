@@ -2,12 +2,12 @@
 // judgement inside WSL 2 — on this (non-WSL) Linux machine, where none of it
 // may run a program or open a socket.
 import { describe, expect, it } from 'vitest';
-import { resolveAddress } from '../../src/address/address.js';
-import { diagnose, formatReport, type DoctorFacts } from '../../src/cli/doctor.js';
-import { EXIT_UNAVAILABLE, exitCodeFor } from '../../src/cli/exit-codes.js';
-import { main } from '../../src/cli/main.js';
-import { withWslVmId } from '../../src/cli/wsl.js';
-import { parseAddress } from '../../src/address/text.js';
+import { resolveAddress } from '../../../src/address/address.js';
+import { diagnose, formatReport, type DoctorFacts } from '../../../src/cli/doctor.js';
+import { EXIT_UNAVAILABLE, exitCodeFor } from '../../../src/cli/exit-codes.js';
+import { main } from '../../../src/cli/main.js';
+import { withWslVmId } from '../../../src/cli/wsl.js';
+import { parseAddress } from '../../../src/address/text.js';
 
 function capture() {
   const out: string[] = [];

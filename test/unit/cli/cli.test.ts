@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { COMMANDS, hasActions, optionsOf, type CommandSpec, type OptionName } from '../../src/cli/commands.js';
-import { diagnose, formatReport, type DoctorFacts } from '../../src/cli/doctor.js';
-import { HELP } from '../../src/cli/help.js';
-import { EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from '../../src/cli/exit-codes.js';
+import { main } from '../../../src/cli/main.js';
+import { COMMANDS, hasActions, optionsOf, type CommandSpec, type OptionName } from '../../../src/cli/commands.js';
+import { diagnose, formatReport, type DoctorFacts } from '../../../src/cli/doctor.js';
+import { HELP } from '../../../src/cli/help.js';
+import { EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from '../../../src/cli/exit-codes.js';
 
 function capture() {
   const out: string[] = [];
@@ -20,7 +20,7 @@ async function hvsock(argv: string[], platform: NodeJS.Platform = 'linux') {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every command as typed, with the spec it is checked against: 'listen', 'service register'… */
 const PATHS: Array<{ command: string; path: string; spec: CommandSpec }> = Object.entries(COMMANDS).flatMap(([command, entry]) =>

@@ -1,8 +1,8 @@
 import { getSystemErrorMap } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { systemError } from '../../src/errors/errors.js';
-import { errorAddress } from '../../src/address/address.js';
-import { formatWindowsError, WINDOWS_ERRORS, windowsErrorEntry } from '../../src/errors/windows.js';
+import { systemError } from '../../../src/errors/errors.js';
+import { errorAddress } from '../../../src/address/address.js';
+import { formatWindowsError, WINDOWS_ERRORS, windowsErrorEntry } from '../../../src/errors/windows.js';
 
 /** Node's own errno for a libuv code name on this OS (what node:net puts in err.errno). */
 function nodeErrno(code: string): number | undefined {

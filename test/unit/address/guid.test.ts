@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HV_GUID_PARENT } from '../../src/address/constants.js';
+import { HV_GUID_PARENT } from '../../../src/address/constants.js';
 import {
   formatGuid,
   isGuid,
@@ -8,7 +8,7 @@ import {
   parseGuid,
   portFromServiceId,
   serviceIdFromPort,
-} from '../../src/address/guid.js';
+} from '../../../src/address/guid.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 

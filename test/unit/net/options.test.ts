@@ -5,8 +5,8 @@ import {
   validateIdleTimeout,
   validateServerOptions,
   validateSocketOptions,
-} from '../../src/net/options.js';
-import { HV_GUID_PARENT, HV_GUID_WILDCARD } from '../../src/address/constants.js';
+} from '../../../src/net/options.js';
+import { HV_GUID_PARENT, HV_GUID_WILDCARD } from '../../../src/address/constants.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 

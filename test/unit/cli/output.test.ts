@@ -3,21 +3,21 @@
 // lines, bench's peer, WSL's restart line, --json's text), and the library's
 // errors retold in the CLI's words.
 import { describe, expect, it } from 'vitest';
-import type { Socket } from '../../src/index.js';
-import { HV_GUID_LOOPBACK, HV_GUID_PARENT, HV_GUID_WILDCARD, VMADDR_CID_ANY } from '../../src/address/constants.js';
-import { decodeSockaddr, encodeSockaddrHv, encodeSockaddrVm, resolveAddress, type HvSocketAddress } from '../../src/address/address.js';
-import { serviceIdFromPort } from '../../src/address/guid.js';
-import { ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, systemError } from '../../src/errors/errors.js';
-import { getVmId, type Runner } from '../../src/host/vms.js';
-import { uvErrno } from '../../src/transport/platform.js';
-import { addressJson, addressText, cidText, peerText } from '../../src/cli/addresses.js';
-import { listeningLine } from '../../src/cli/bridge.js';
-import { argProblem, failureText, withoutSyscall } from '../../src/cli/messages.js';
-import { serviceFailure } from '../../src/cli/service.js';
-import { vmFailure } from '../../src/cli/vm.js';
-import { wslRestartLine } from '../../src/cli/wsl.js';
-import { EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from '../../src/cli/exit-codes.js';
-import { UsageError } from '../../src/cli/usage.js';
+import type { Socket } from '../../../src/index.js';
+import { HV_GUID_LOOPBACK, HV_GUID_PARENT, HV_GUID_WILDCARD, VMADDR_CID_ANY } from '../../../src/address/constants.js';
+import { decodeSockaddr, encodeSockaddrHv, encodeSockaddrVm, resolveAddress, type HvSocketAddress } from '../../../src/address/address.js';
+import { serviceIdFromPort } from '../../../src/address/guid.js';
+import { ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, systemError } from '../../../src/errors/errors.js';
+import { getVmId, type Runner } from '../../../src/host/vms.js';
+import { uvErrno } from '../../../src/transport/platform.js';
+import { addressJson, addressText, cidText, peerText } from '../../../src/cli/addresses.js';
+import { listeningLine } from '../../../src/cli/bridge.js';
+import { argProblem, failureText, withoutSyscall } from '../../../src/cli/messages.js';
+import { serviceFailure } from '../../../src/cli/service.js';
+import { vmFailure } from '../../../src/cli/vm.js';
+import { wslRestartLine } from '../../../src/cli/wsl.js';
+import { EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from '../../../src/cli/exit-codes.js';
+import { UsageError } from '../../../src/cli/usage.js';
 
 const VM = '2b2ac3a1-8a43-4c4b-9a3e-1f0e5d1e2f3a';
 

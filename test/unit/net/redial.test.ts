@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { waitOption } from '../../src/cli/bridge.js';
-import { EXIT_USAGE } from '../../src/cli/exit-codes.js';
-import { main } from '../../src/cli/main.js';
-import { systemError } from '../../src/errors/errors.js';
-import { normalizeConnectArgs } from '../../src/net/options.js';
-import { REDIAL_DEFAULTS, isTransientConnectError, nextRedial, redialSchedule, type RedialSchedule } from '../../src/net/redial.js';
+import { waitOption } from '../../../src/cli/bridge.js';
+import { EXIT_USAGE } from '../../../src/cli/exit-codes.js';
+import { main } from '../../../src/cli/main.js';
+import { systemError } from '../../../src/errors/errors.js';
+import { normalizeConnectArgs } from '../../../src/net/options.js';
+import { REDIAL_DEFAULTS, isTransientConnectError, nextRedial, redialSchedule, type RedialSchedule } from '../../../src/net/redial.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 

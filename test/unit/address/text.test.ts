@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveAddress } from '../../src/address/address.js';
-import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, HV_GUID_PARENT, HV_GUID_SILOHOST, HV_GUID_WILDCARD } from '../../src/address/constants.js';
-import { parseAddress } from '../../src/address/text.js';
+import { resolveAddress } from '../../../src/address/address.js';
+import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, HV_GUID_PARENT, HV_GUID_SILOHOST, HV_GUID_WILDCARD } from '../../../src/address/constants.js';
+import { parseAddress } from '../../../src/address/text.js';
 
 const VM = '4a1a0b6e-8c1e-4c8e-9a7b-1f2e3d4c5b6a';
 const SERVICE = 'b0b0b0b0-1111-2222-3333-444455556666';

@@ -8,10 +8,10 @@ import {
   HVSOCKET_CONTAINER_PASSTHRU,
   HVSOCKET_HIGH_VTL,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
-} from '../../src/address/constants.js';
-import { tcpLoopback } from '../../src/transport/tcp-loopback.js';
-import { normalizeConnectArgs, normalizeListenArgs } from '../../src/net/options.js';
-import { platformFor, uvErrno, type SocketOption } from '../../src/transport/platform.js';
+} from '../../../src/address/constants.js';
+import { tcpLoopback } from '../../../src/transport/tcp-loopback.js';
+import { normalizeConnectArgs, normalizeListenArgs } from '../../../src/net/options.js';
+import { platformFor, uvErrno, type SocketOption } from '../../../src/transport/platform.js';
 
 const summary = (options: SocketOption[]) => options.map((o) => [o.level, o.name, o.value.length, o.value.readUInt32LE(0)]);
 

@@ -7,8 +7,8 @@ import {
   ERR_OUT_OF_RANGE,
   ERR_SERVER_NOT_RUNNING,
   systemError,
-} from '../../src/errors/errors.js';
-import { decodeSockaddr, encodeSockaddrHv, encodeSockaddrVm, errorAddress } from '../../src/address/address.js';
+} from '../../../src/errors/errors.js';
+import { decodeSockaddr, encodeSockaddrHv, encodeSockaddrVm, errorAddress } from '../../../src/address/address.js';
 
 describe('argument errors read like Node’s', () => {
   it('ERR_INVALID_ARG_TYPE', () => {

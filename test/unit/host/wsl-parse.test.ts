@@ -11,7 +11,7 @@ import {
   parseRunningDistributions,
   parseWslinfoVmId,
   pickRegistryVmId,
-} from '../../src/host/wsl/parse.js';
+} from '../../../src/host/wsl/parse.js';
 
 const WSL = '5C0A7E2B-3F1D-4E8A-9B6C-1D2E3F405162';
 const wsl = WSL.toLowerCase();

@@ -2,7 +2,7 @@
 // the option checks — with a source the test controls (the engine suite
 // drives the same watch through a real Server and real sockets).
 import { describe, expect, it } from 'vitest';
-import { wantsWsl, WslWatch, wslServicePart } from '../../src/net/wsl-listener.js';
+import { wantsWsl, WslWatch, wslServicePart } from '../../../src/net/wsl-listener.js';
 
 const A = '5c0a7e2b-3f1d-4e8a-9b6c-1d2e3f405162';
 const B = 'de1517ec-bf1d-5a0b-b459-77a48cb1ad97';

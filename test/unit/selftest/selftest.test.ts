@@ -4,14 +4,14 @@
 // host, so the checks themselves run only in the VM suite (test/vm/selftest.test.ts)
 // and on Windows (test/engine/selftest.test.cjs).
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { exitCodeOf } from '../../src/cli/selftest.js';
-import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, serviceIdFromPort, type HvSocketAddress } from '../../src/index.js';
-import type { NativeBinding, NativeHandle } from '../../src/transport/native.js';
-import { addressProblems, describeConnection, shortAddress, type SeenAddresses } from '../../src/selftest/addresses.js';
-import { findLoopback } from '../../src/selftest/loopback.js';
-import { formatMs, formatTable, roundMs, verdictOf, type CheckResult, type SelftestReport } from '../../src/selftest/report.js';
-import { connectTimeoutReader, HYPERV_FLAG_READERS } from '../../src/selftest/socket-options.js';
+import { main } from '../../../src/cli/main.js';
+import { exitCodeOf } from '../../../src/cli/selftest.js';
+import { HV_GUID_CHILDREN, HV_GUID_LOOPBACK, serviceIdFromPort, type HvSocketAddress } from '../../../src/index.js';
+import type { NativeBinding, NativeHandle } from '../../../src/transport/native.js';
+import { addressProblems, describeConnection, shortAddress, type SeenAddresses } from '../../../src/selftest/addresses.js';
+import { findLoopback } from '../../../src/selftest/loopback.js';
+import { formatMs, formatTable, roundMs, verdictOf, type CheckResult, type SelftestReport } from '../../../src/selftest/report.js';
+import { connectTimeoutReader, HYPERV_FLAG_READERS } from '../../../src/selftest/socket-options.js';
 
 const check = (name: string, ok: boolean, figure: string, error?: string): CheckResult =>
   error === undefined ? { name, ok, figure, ms: 12.5 } : { name, ok, figure, error, ms: 12.5 };

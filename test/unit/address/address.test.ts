@@ -7,7 +7,7 @@ import {
   encodeSockaddrVm,
   formatAddress,
   resolveAddress,
-} from '../../src/address/address.js';
+} from '../../../src/address/address.js';
 import {
   HV_GUID_BROADCAST,
   HV_GUID_CHILDREN,
@@ -18,9 +18,9 @@ import {
   HV_GUID_ZERO,
   VMADDR_CID_ANY,
   VMADDR_PORT_ANY,
-} from '../../src/address/constants.js';
-import { serviceIdFromPort } from '../../src/address/guid.js';
-import { parseAddress } from '../../src/address/text.js';
+} from '../../../src/address/constants.js';
+import { serviceIdFromPort } from '../../../src/address/guid.js';
+import { parseAddress } from '../../../src/address/text.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 const SOME_VM = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';

@@ -13,7 +13,7 @@ import {
   setNested,
   type PowerShellCommand,
   type Runner,
-} from '../../src/host/vms.js';
+} from '../../../src/host/vms.js';
 
 const decode = (command: PowerShellCommand): string => Buffer.from(command.args[command.args.length - 1] as string, 'base64').toString('utf16le');
 const FIXED_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand'];
