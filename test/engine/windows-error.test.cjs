@@ -3,7 +3,7 @@
 // has them), `handle.windowsError` at the native handle, where it describes
 // the last failing call or callback only. Off Windows neither exists.
 // Which codes the Hyper-V-specific numbers get is unit-tested
-// (test/unit/windows-errors.test.ts): Wine cannot produce them.
+// (test/unit/errors/windows.test.ts): Wine cannot produce them.
 'use strict';
 const assert = require('node:assert/strict');
 const { after, describe, it } = require('node:test');
