@@ -2,7 +2,7 @@
 // node:net's API shape. This entry is the socket API; the host tools (service
 // registration, VM lookup, nested virtualization, WSL) are `hvsock/host`.
 export { createServer, connect, createConnection, localCid } from './net/api.js';
-export { Server, type ConnectionListener, type DropEvent } from './net/server.js';
+export { Server, type ConnectionListener } from './net/server.js';
 export { Socket, type SocketReadyState } from './net/socket.js';
 export type { SocketEvents, SocketListener } from './net/socket-events.js';
 export type { ServerEvents, ServerListener, DropEvent, WslVmNotFoundError } from './net/server-events.js';

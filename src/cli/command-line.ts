@@ -92,7 +92,9 @@ function readOptions(options: OptionToken[], spec: CommandSpec, path: string, to
 function readHelp(options: OptionToken[], topics: string[]): CommandLine {
   const stray = options.find((o) => o.name !== 'help');
   if (stray !== undefined) throw new UsageError(`${stray.rawName} is not an option of help, which takes a command name`, 'help', '');
-  const [topic = '', action, ...extra] = topics;
+  const [named = '', action, ...extra] = topics;
+  // `hvsock help help`: the tool's help is where help itself is described.
+  const topic = named === 'help' ? '' : named;
   const entry = COMMANDS[topic];
   if (topic !== '' && entry === undefined) throw new UsageError(`unknown command "${topic}"`, 'help', '');
   if (action !== undefined && (entry === undefined || !hasActions(entry) || !Object.hasOwn(entry.actions, action))) {

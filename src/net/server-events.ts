@@ -11,12 +11,28 @@ import type { WslRestartEvent } from './wsl-listener.js';
 // The socket API's entry exports the 'wsldown' error type from here: it may not reach into host/.
 export type { WslVmNotFoundError } from '../host/wsl/vm-id.js';
 
-/** The 'drop' event's argument: the two ends of a connection closed because maxConnections was reached. */
+/**
+ * The 'drop' event's argument (a connection closed at once because
+ * maxConnections was reached): node:net's fields, the addresses as text as on
+ * Socket, and the typed addresses.
+ */
 export interface DropEvent {
-  /** The server's own address. */
-  localAddress?: HvSocketAddress;
-  /** The peer's address, when the OS could still tell it. */
-  remoteAddress?: HvSocketAddress;
+  /** The server's machine, as text (as Socket.localAddress). */
+  localAddress: string | undefined;
+  /** The server's port, where its service has one. */
+  localPort: number | undefined;
+  /** `'AF_VSOCK'` or `'AF_HYPERV'`. */
+  localFamily: HvSocketAddress['family'] | undefined;
+  /** The peer's machine, as text, when the OS could still tell it. */
+  remoteAddress: string | undefined;
+  /** The peer's port, where its service has one. */
+  remotePort: number | undefined;
+  /** `'AF_VSOCK'` or `'AF_HYPERV'`. */
+  remoteFamily: HvSocketAddress['family'] | undefined;
+  /** The server's typed address. */
+  localHvAddress: HvSocketAddress | undefined;
+  /** The peer's typed address, when the OS could still tell it. */
+  remoteHvAddress: HvSocketAddress | undefined;
 }
 
 /** Server's events (node:net's Server events plus the WSL ones), each with the arguments its listeners get. */

@@ -22,7 +22,7 @@ import {
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
 import { Socket } from './socket.js';
-import type { ServerEvents, ServerListener } from './server-events.js';
+import type { DropEvent, ServerEvents, ServerListener } from './server-events.js';
 import type { AnyListener, UntypedEvent } from './typed-events.js';
 import {
   defaultWslFollower,
@@ -45,22 +45,6 @@ const ACCEPT_RETRY_MS = 100;
 
 /** A 'connection' listener: it gets each accepted Socket. */
 export type ConnectionListener = (socket: Socket) => void;
-
-/**
- * The 'drop' event's payload (a connection closed at once for
- * maxConnections): node:net's fields, the addresses as text as on Socket,
- * and the typed addresses.
- */
-export interface DropEvent {
-  localAddress: string | undefined;
-  localPort: number | undefined;
-  localFamily: HvSocketAddress['family'] | undefined;
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  remoteFamily: HvSocketAddress['family'] | undefined;
-  localHvAddress: HvSocketAddress | undefined;
-  remoteHvAddress: HvSocketAddress | undefined;
-}
 
 /** A listening socket, or why it could not be made. */
 type Opened = { handle: NativeHandle } | { errno: number; syscall: string; windowsError: number };

@@ -100,7 +100,8 @@ describe('the hvsock command over vsock', () => {
     expect((await once(tty, 'exit'))[0]).toBe(0);
     const text = await screen;
     expect(text).toMatch(/\r\x1b\[Kbulk: \d+% [\d.]+ MiB\/s/);
-    expect(text).toMatch(new RegExp(`\\nloopback:${p}: [\\d.]+ MiB/s each way \\(16 MiB echoed\\)`));
+    // The result names the peer in the short form, on a line of its own once the progress line is cleared.
+    expect(text).toMatch(new RegExp(`\\r\\x1b\\[Kloopback:${p}: [\\d.]+ MiB/s each way \\(16 MiB echoed\\)`));
     echo.child.kill('SIGTERM');
     expect(await echo.exited).toBe(0);
   });

@@ -48,7 +48,7 @@ describe('hvsock --version and help', () => {
   });
 
   it('help, --help and -h print the tool\'s help, exit 0', async () => {
-    for (const argv of [['help'], ['--help'], ['-h']]) {
+    for (const argv of [['help'], ['--help'], ['-h'], ['help', 'help']]) {
       const r = await hvsock(argv);
       expect(r, argv.join(' ')).toEqual({ code: 0, out: HELP[''], err: '' });
     }
