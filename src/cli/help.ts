@@ -1,6 +1,6 @@
 // The help texts: `hvsock --help`, `hvsock help <command>` and
 // `hvsock <command> --help`. Each command's text lists exactly the options it
-// takes (test/unit/cli-help.test.ts checks them against the command table).
+// takes (test/unit/cli/cli.test.ts checks them against the command table).
 
 const ADDRESS_HELP = `Addresses are [machine:]service, the same on Linux and Windows:
   machine  a CID (2), a VM GUID, or loopback | parent (host) | any (wildcard) | children | silohost
