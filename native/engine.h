@@ -1,7 +1,8 @@
 // The per-platform engine behind one OS socket. The JavaScript-facing glue
 // (socket_handle.cc) only talks to this interface, so a Windows IOCP engine
 // can sit beside the POSIX readiness engine without touching the glue or the
-// TypeScript above it.
+// TypeScript above it. What the two engines share is engine_base.h; each
+// adds its own in engine_posix.cc or engine_win.cc.
 #pragma once
 
 #include <node_api.h>

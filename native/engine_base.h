@@ -4,7 +4,7 @@
 // of accepted sockets, and the end of an engine's life: Close(), the
 // environment's cleanup hook, and freeing the engine once the OS and the
 // event loop have let go of it. engine_posix.cc and engine_win.cc add their
-// platform's syscalls and the event-loop pump that drives them.
+// platform's syscalls and the event-loop code that drives them.
 //
 // Not shared, because the two differ for real: reading, writing, connecting
 // and accepting (readiness on POSIX, posted operations on Windows), and

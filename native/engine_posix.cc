@@ -3,7 +3,7 @@
 // bounded reads per wakeup, gathered writes, and a writable watch only while
 // the kernel has pushed back. Creating, adopting, closing and freeing an
 // engine are shared with Windows (engine_base.cc); this file holds the
-// syscalls and the readiness pump.
+// syscalls and the readiness handling on the loop.
 #include "engine_base.h"
 
 #include <errno.h>

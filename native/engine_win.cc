@@ -9,7 +9,7 @@
 // Nothing here depends on the address family: the same engine runs on
 // AF_INET sockets, which is how it is exercised where Hyper-V is absent.
 // Creating, adopting, closing and freeing an engine are shared with POSIX
-// (engine_base.cc); this file holds the Winsock calls and the completion pump.
+// (engine_base.cc); this file holds the Winsock calls and the completion handling.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
