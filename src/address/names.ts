@@ -7,6 +7,9 @@ import {
   HV_GUID_PARENT,
   HV_GUID_SILOHOST,
   HV_GUID_WILDCARD,
+  VMADDR_CID_ANY,
+  VMADDR_CID_HOST,
+  VMADDR_CID_LOCAL,
 } from './constants.js';
 import { isIP } from 'node:net';
 import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
@@ -29,6 +32,12 @@ export const WSL_MACHINE_NAME = 'wsl';
 /** The name each well-known VM ID prints as (the first of its aliases). */
 const NAME_OF_VMID = new Map<string, string>();
 for (const [name, vmId] of Object.entries(MACHINE_NAMES)) if (!NAME_OF_VMID.has(vmId)) NAME_OF_VMID.set(vmId, name);
+/** The CIDs that are those machines on Linux, by the same names. */
+const NAME_OF_CID = new Map<number, string>([
+  [VMADDR_CID_LOCAL, 'loopback'],
+  [VMADDR_CID_HOST, 'parent'],
+  [VMADDR_CID_ANY, 'any'],
+]);
 
 /** The parts an address prints from. */
 export interface AddressParts {
@@ -44,7 +53,7 @@ export interface AddressParts {
  * the VM GUID on Windows. '' when the parts name no machine.
  */
 export function formatMachine(parts: AddressParts): string {
-  const named = parts.vmId === undefined ? undefined : NAME_OF_VMID.get(parts.vmId);
+  const named = parts.vmId !== undefined ? NAME_OF_VMID.get(parts.vmId) : parts.cid !== undefined ? NAME_OF_CID.get(parts.cid) : undefined;
   if (named !== undefined) return named;
   if (parts.cid !== undefined) return String(parts.cid);
   return parts.vmId ?? '';

@@ -73,7 +73,9 @@ export function shortAddress(address: Partial<HvSocketAddress> | null | undefine
 /** An expectation in the short form; a field with several allowed values reads "1|4294967295". */
 function shortWanted(wanted: NonNullable<Expected[Side]>): string {
   const one = (value: unknown): unknown => (Array.isArray(value) ? value.join('|') : value);
-  if (wanted.vmId === undefined) return `${one(wanted.cid) ?? '?'}:${one(wanted.port) ?? '?'}`;
+  const machines = (cid: unknown): string =>
+    (Array.isArray(cid) ? cid : [cid]).map((c) => (c === undefined ? '?' : formatMachine({ cid: c as number }))).join('|');
+  if (wanted.vmId === undefined) return `${machines(wanted.cid)}:${one(wanted.port) ?? '?'}`;
   return shortAddress({ vmId: wanted.vmId as string, serviceId: wanted.serviceId as string | undefined });
 }
 

@@ -74,7 +74,9 @@ describe('createConnection', () => {
 
   it('validates like connect(): bad arguments throw before any socket exists', () => {
     expect(() => createConnection({ cid: LOOPBACK, port: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => createConnection('5000' as unknown as number)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => createConnection(true as unknown as number)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    // A string is the short form, checked as such: an IP address is refused, saying what to write.
+    expect(() => createConnection('10.0.0.5:5000')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/IP address/) }));
     expect(() => createConnection({ cid: LOOPBACK, port: 5000, connectedSuspend: true })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/connectedSuspend/) }),
     );

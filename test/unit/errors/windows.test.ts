@@ -85,7 +85,7 @@ describe('systemError with a Windows error', () => {
       expect(error.errno).toBe(nodeErrno(code));
       expect(error.windowsError).toBe(windowsError);
       expect(error.syscall).toBe('connect');
-      expect(error.message).toBe(`connect ${code} 1:5000`);
+      expect(error.message).toBe(`connect ${code} loopback:5000`);
       expect(error.port).toBe(5000);
     }
   });

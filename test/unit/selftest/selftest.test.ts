@@ -150,25 +150,25 @@ describe('selftest address rules', () => {
   it('accepts Linux CID-1 addresses: CID 1 but for the client local (ANY or 1), the ports crossed', () => {
     expect(addressProblems('linux', linux)).toEqual([]);
     expect(addressProblems('linux', { ...linux, clientLocal: vsock(1, 3000000001) })).toEqual([]);
-    expect(describeConnection(linux)).toBe('client 4294967295:3000000001 → 1:1234567; server 1:1234567 ← 1:3000000001');
+    expect(describeConnection(linux)).toBe('client any:3000000001 → loopback:1234567; server loopback:1234567 ← loopback:3000000001');
   });
 
   it('names a Linux client local port the server does not see', () => {
     expect(addressProblems('linux', { ...linux, clientLocal: vsock(3, 3000000002) })).toEqual([
-      'client local: expected 4294967295|1:3000000001, saw 3:3000000002',
-      'server remote: expected 1:3000000002, saw 1:3000000001',
+      'client local: expected any|loopback:3000000001, saw 3:3000000002',
+      'server remote: expected loopback:3000000002, saw loopback:3000000001',
     ]);
   });
 
   it('names a Linux side on another CID or port', () => {
     expect(addressProblems('linux', { ...linux, serverLocal: vsock(3, 1234567), clientRemote: vsock(1, 7) })).toEqual([
-      'client remote: expected 1:1234567, saw 1:7',
-      'server local: expected 1:1234567, saw 3:1234567',
+      'client remote: expected loopback:1234567, saw loopback:7',
+      'server local: expected loopback:1234567, saw 3:1234567',
     ]);
   });
 
   it('writes addresses in the CLI short form', () => {
-    expect(shortAddress(vsock(2, 5000))).toBe('2:5000');
+    expect(shortAddress(vsock(2, 5000))).toBe('parent:5000');
     expect(shortAddress(hv(HV_GUID_LOOPBACK, serviceIdFromPort(5000)))).toBe('loopback:5000');
     expect(shortAddress({ vmId: HV_GUID_LOOPBACK, port: 77 })).toBe('loopback:77');
     expect(shortAddress(undefined)).toBe('?');
