@@ -97,10 +97,21 @@ if (!vsock) {
 }
 const baseline = buildBaseline();
 const node = (script, ...pre) => (args) => runJson(process.execPath, [here(script), ...pre, ...args.map(String)]);
+/** node-vsock is a devDependency built for linux-x64 glibc only: elsewhere its row is left out. */
+function hasNodeVsock() {
+  try {
+    createRequire(import.meta.url).resolve('node-vsock-linux-x64-gnu');
+    return true;
+  } catch {
+    log('node-vsock-linux-x64-gnu is not installed (it exists for linux-x64 glibc only): its row is skipped.');
+    return false;
+  }
+}
+const withNodeVsock = vsock && hasNodeVsock();
 const transports = [
-  ...(vsock
+  ...(vsock ? [{ name: 'hvsock (vsock)', family: 'vsock', run: node('node-transport.mjs', 'hvsock') }] : []),
+  ...(withNodeVsock
     ? [
-        { name: 'hvsock (vsock)', family: 'vsock', run: node('node-transport.mjs', 'hvsock') },
         {
           name: 'node-vsock (vsock)',
           family: 'vsock',
