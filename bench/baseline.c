@@ -2,11 +2,14 @@
  * The C baseline for bench/run.mjs: the same three measurements as the
  * Node transports, with plain blocking sockets, over vsock or TCP loopback.
  *
- *   baseline vsock|tcp bulk|pingpong|connect COUNT
+ *   baseline vsock|tcp bulk MIB CHUNK_BYTES | pingpong COUNT | connect COUNT | idle COUNT
  *
- * bulk: COUNT MiB one way, timed until the server has read them all;
- * pingpong: COUNT one-byte round trips; connect: COUNT connect/accept/close.
- * The server runs in a forked child. Prints one JSON line.
+ * bulk: MIB MiB one way in writes of CHUNK_BYTES, timed until the server has
+ * read them all; pingpong: COUNT one-byte round trips; connect: COUNT
+ * connect/accept/close; idle: COUNT connections held open, and the resident
+ * memory of the process holding them (fewer if the descriptor limit, raised
+ * to its hard maximum, is lower). The server runs in a forked child. Prints
+ * one JSON line.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -15,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (256 * 1024)
+#define READ_BUFFER (256 * 1024)
 
 static int use_vsock;
 
@@ -80,8 +85,40 @@ static void write_all(int fd, const char *buf, size_t len) {
   }
 }
 
+/* Resident set size in MiB of a process, from /proc/PID/status (VmRSS, in kB). */
+static double rss_mib(pid_t pid) {
+  char path[64], line[256];
+  double kb = 0;
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) die("fopen status");
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %lf", &kb) == 1) break;
+  fclose(f);
+  return kb / 1024;
+}
+
+/* Raises the soft descriptor limit to the hard one; returns how many connections fit under it. */
+static long idle_capacity(long wanted) {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) < 0) die("getrlimit");
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) < 0) die("setrlimit");
+  if (lim.rlim_cur != RLIM_INFINITY && (rlim_t)wanted > lim.rlim_cur - 64) return (long)lim.rlim_cur - 64;
+  return wanted;
+}
+
+static int ready_pipe[2]; /* idle: the server writes one byte here once it holds every connection */
+
 static void serve(int lfd, const char *mode, long count) {
-  static char buf[CHUNK];
+  static char buf[READ_BUFFER];
+  if (strcmp(mode, "idle") == 0) {
+    for (long i = 0; i < count; i++)
+      if (accept(lfd, NULL, NULL) < 0) die("accept");
+    write_all(ready_pipe[1], "r", 1);
+    pause(); /* until the client kills us */
+    return;
+  }
   if (strcmp(mode, "connect") == 0) {
     for (long i = 0; i < count; i++) {
       int c = accept(lfd, NULL, NULL);
@@ -104,13 +141,16 @@ static void serve(int lfd, const char *mode, long count) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s vsock|tcp bulk|pingpong|connect COUNT\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s vsock|tcp bulk MIB CHUNK_BYTES | pingpong COUNT | connect COUNT | idle COUNT\n", argv[0]);
     return 2;
   }
   use_vsock = strcmp(argv[1], "vsock") == 0;
   const char *mode = argv[2];
   long count = atol(argv[3]);
+  long chunk = argc == 5 ? atol(argv[4]) : 64 * 1024;
+  if (strcmp(mode, "idle") == 0) count = idle_capacity(count);
+  if (pipe(ready_pipe) < 0) die("pipe");
   unsigned port;
   int lfd = listener(&port);
   pid_t child = fork();
@@ -121,13 +161,26 @@ int main(int argc, char **argv) {
   }
   close(lfd);
 
-  static char buf[CHUNK];
   char byte = 'x';
   double started = now(), elapsed;
+  if (strcmp(mode, "idle") == 0) {
+    double before = rss_mib(getpid());
+    int *fds = malloc(sizeof(int) * (size_t)(count > 0 ? count : 1));
+    for (long i = 0; i < count; i++) fds[i] = dial(port);
+    if (read(ready_pipe[0], &byte, 1) != 1) die("read ready");
+    double after = rss_mib(getpid()), server = rss_mib(child);
+    printf("{\"idleConnections\":%ld,\"idleRssMiB\":%.2f,\"idleKiBPerConnection\":%.3f,\"idleServerRssMiB\":%.2f}\n", count,
+           after, count > 0 ? (after - before) * 1024 / count : 0.0, server);
+    fflush(stdout);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    return 0;
+  }
   if (strcmp(mode, "bulk") == 0) {
+    char *buf = malloc((size_t)chunk);
     int fd = dial(port);
-    memset(buf, 7, sizeof buf);
-    for (long i = 0; i < count * (1024 * 1024 / CHUNK); i++) write_all(fd, buf, sizeof buf);
+    memset(buf, 7, (size_t)chunk);
+    for (long i = 0; i < count * (1024 * 1024 / chunk); i++) write_all(fd, buf, (size_t)chunk);
     shutdown(fd, SHUT_WR);
     if (read(fd, &byte, 1) != 1) die("read ack");
     elapsed = now() - started;

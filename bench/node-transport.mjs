@@ -1,7 +1,7 @@
 // One measurement with one Node transport:
-//   node bench/node-transport.mjs hvsock|net bulk|pingpong|connect COUNT
-// The server runs in a child process (`... serve MODE`), as it does in the C
-// baseline and in real use, where host and guest are different processes.
+//   node bench/node-transport.mjs hvsock|net bulk MIB CHUNK_BYTES | pingpong COUNT | connect COUNT | idle COUNT
+// The server runs in a child process (`... serve MODE COUNT`), as it does in
+// the C baseline and in real use, where host and guest are different processes.
 // The same code drives hvsock (vsock loopback) and node:net (TCP loopback);
 // only how a server listens and a client connects differs.
 import { spawn } from 'node:child_process';
@@ -10,8 +10,9 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as hvsock from 'hvsock';
+import { idleCount } from './fd-limit.mjs';
 
-const [transport, mode, arg] = process.argv.slice(2);
+const [transport, mode, countArg, chunkArg] = process.argv.slice(2);
 
 const api =
   transport === 'hvsock'
@@ -27,8 +28,11 @@ const api =
       };
 
 const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
+const rssMiB = () => process.memoryUsage().rss / (1024 * 1024);
 
 if (mode === 'serve') {
+  const expected = Number(chunkArg); // for idle: say when this many are in
+  let accepted = 0;
   const handlers = {
     bulk: (socket) => {
       socket.resume();
@@ -36,29 +40,35 @@ if (mode === 'serve') {
     },
     pingpong: (socket) => socket.on('data', (data) => socket.write(data)),
     connect: (socket) => socket.destroy(),
+    idle: (socket) => {
+      socket.on('error', () => {});
+      if (++accepted === expected) console.log('all accepted');
+    },
   };
-  const server = api.createServer(handlers[arg]);
+  const server = api.createServer(handlers[countArg]);
   await new Promise((resolve) => api.listen(server, resolve));
   console.log(server.address().port);
   // The parent closes our stdin when it is done measuring.
   process.stdin.resume();
   await once(process.stdin, 'end');
-  console.log(JSON.stringify({ maxRssMiB: peakRssMiB() }));
+  console.log(JSON.stringify({ maxRssMiB: peakRssMiB(), rssMiB: rssMiB() }));
   process.exit(0);
 }
 
-const count = Number(arg);
-const child = spawn(process.execPath, [fileURLToPath(import.meta.url), transport, 'serve', mode], {
+const count = mode === 'idle' ? idleCount(Number(countArg)) : Number(countArg);
+const child = spawn(process.execPath, [fileURLToPath(import.meta.url), transport, 'serve', mode, String(count)], {
   stdio: ['pipe', 'pipe', 'inherit'],
 });
 const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
 const port = Number((await lines.next()).value);
 
 async function bulk(mib) {
+  const chunkBytes = Number(chunkArg);
   const socket = api.connect(port);
   await once(socket, 'connect');
-  const chunk = Buffer.alloc(1024 * 1024, 7);
-  for (let i = 0; i < mib; i++) {
+  const chunk = Buffer.alloc(chunkBytes, 7);
+  const writes = (mib * 1024 * 1024) / chunkBytes;
+  for (let i = 0; i < writes; i++) {
     if (!socket.write(chunk)) await once(socket, 'drain');
   }
   socket.end();
@@ -86,20 +96,53 @@ async function connections(n) {
   }
 }
 
-const run = { bulk, pingpong, connect: connections }[mode];
-// Unmeasured warm-up, so both transports are timed with optimized code: under
-// the guest's emulated CPU the JIT takes long enough to dominate short runs.
-await run(Math.max(1, Math.ceil(count / 10)));
-const started = process.hrtime.bigint();
-await run(count);
-const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-const result =
-  mode === 'bulk'
-    ? { mibPerSec: count / seconds }
-    : mode === 'pingpong'
-      ? { usPerRoundTrip: (seconds * 1e6) / count }
-      : { connPerSec: count / seconds };
-child.stdin.end();
-const server = JSON.parse((await lines.next()).value);
-result.maxRssMiB = Math.max(peakRssMiB(), server.maxRssMiB);
+/** Opens n connections (a few dozen dialling at a time) and leaves them open. */
+async function idle(n) {
+  const rssBefore = rssMiB();
+  const sockets = [];
+  let next = 0;
+  const dialer = async () => {
+    while (next < n) {
+      next++;
+      const socket = api.connect(port);
+      sockets.push(socket);
+      await once(socket, 'connect');
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, n) }, dialer));
+  if (n > 0) await lines.next(); // 'all accepted'
+  global.gc?.();
+  return { rssBefore, rssAfter: rssMiB(), sockets };
+}
+
+let result;
+if (mode === 'idle') {
+  const { rssBefore, rssAfter } = await idle(count);
+  child.stdin.end();
+  const server = JSON.parse((await lines.next()).value);
+  result = {
+    idleConnections: count,
+    idleRssMiB: rssAfter,
+    idleKiBPerConnection: count > 0 ? ((rssAfter - rssBefore) * 1024) / count : undefined,
+    idleServerRssMiB: server.rssMiB,
+  };
+} else {
+  const run = { bulk, pingpong, connect: connections }[mode];
+  // Unmeasured warm-up, so every transport is timed with optimized code: under
+  // the guest's emulated CPU the JIT takes long enough to dominate short runs.
+  await run(Math.max(1, Math.ceil(count / 10)));
+  const started = process.hrtime.bigint();
+  await run(count);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  result =
+    mode === 'bulk'
+      ? { mibPerSec: count / seconds }
+      : mode === 'pingpong'
+        ? { usPerRoundTrip: (seconds * 1e6) / count }
+        : { connPerSec: count / seconds };
+  child.stdin.end();
+  const server = JSON.parse((await lines.next()).value);
+  result.maxRssMiB = Math.max(peakRssMiB(), server.maxRssMiB);
+}
 console.log(JSON.stringify(result));
+process.exit(0);
