@@ -33,8 +33,9 @@ uint32_t TakeWindowsError() {
 }
 
 // An adopted socket (listen({ fd })) is the caller's until Listen() has
-// succeeded: every check comes first and changes nothing, and the one step
-// that cannot be undone (TakeOverSocket) waits for Listen().
+// succeeded: the checks come first (on POSIX they also make it non-blocking,
+// as every socket an engine drives must be), and the one step that cannot be
+// undone (TakeOverSocket) waits for Listen().
 Engine* Engine::Create(napi_env env, uv_loop_t* loop, EngineListener* listener, int family, int protocol,
                        OsSocket adopt, int* err) {
   *err = PlatformReady();
