@@ -1,5 +1,5 @@
-// Module entry: one SocketHandle class, the environment's shared read
-// buffer, and the few platform queries that need no socket.
+// Module entry: one SocketHandle class, the environment's read slab (see
+// read_slab.h), and the few platform queries that need no socket.
 #include <napi.h>
 
 #include "engine.h"
@@ -11,10 +11,6 @@
 
 namespace hvsock {
 namespace {
-
-// One read buffer per environment, reused by every socket: a read's bytes
-// are copied out before the next read can happen, as in udx-native.
-constexpr size_t kReadBufferSize = 64 * 1024;
 
 Napi::Value LocalCidJs(const Napi::CallbackInfo& info) {
   uint32_t cid = 0;
@@ -34,14 +30,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function handle = SocketHandle::Define(env);
   data->handle_constructor = Napi::Persistent(handle);
-  auto buffer = Napi::Buffer<char>::New(env, kReadBufferSize);
-  data->read_buffer = Napi::Persistent(buffer);
-  data->read_data = buffer.Data();
-  data->read_length = buffer.Length();
   env.SetInstanceData<AddonData>(data);
 
   exports.Set("SocketHandle", handle);
-  exports.Set("readBuffer", buffer);
+  exports.Set("readCopyBelow", Napi::Number::New(env, static_cast<double>(ReadSlab::kCopyBelow)));
   exports.Set("localCid", Napi::Function::New<LocalCidJs>(env, "localCid"));
   exports.Set("probe", Napi::Function::New<ProbeJs>(env, "probe"));
   exports.Set("UV_EOF", Napi::Number::New(env, UV_EOF));

@@ -50,16 +50,29 @@ struct WriteChunk {
   size_t length;
 };
 
+// Memory one read goes into, lent by the listener (EngineListener::OnAllocRead).
+struct ReadSpace {
+  char* data = nullptr;
+  size_t length = 0;
+};
+
 // Events an engine reports, always on the loop thread of its environment.
 class EngineListener {
  public:
+  // Memory for the next read, at least `suggested` bytes (length 0: none
+  // could be had; the engine then fails the read with UV_ENOBUFS, as libuv
+  // does). The engine asks right before it reads, never while another
+  // read's space is still out, and reports what it read into it through
+  // OnRead; a read that finds nothing (EAGAIN) simply does not use it. This
+  // is how a read lands in memory JavaScript owns, with no copy after it.
+  virtual ReadSpace OnAllocRead(size_t suggested) = 0;
   virtual void OnConnect(int status) = 0;
   // status < 0 is an accept error (accepted is null); otherwise `accepted`
   // is a new connection the listener now owns: it hands it to
   // Engine::CreateAccepted, or closes accepted->socket with CloseOsSocket.
   virtual void OnConnection(int status, AcceptedSocket* accepted) = 0;
-  // nread > 0: bytes at the start of the read buffer; UV_EOF at end of
-  // stream; other negatives are errors.
+  // nread > 0: bytes at the start of the space OnAllocRead last lent;
+  // UV_EOF at end of stream; other negatives are errors.
   virtual void OnRead(intptr_t nread) = 0;
   virtual void OnWriteDone(int status) = 0;
   // The environment is being torn down; the engine has closed itself and the
@@ -95,12 +108,14 @@ class Engine {
   virtual int Listen(int backlog) = 0;
   // Begins a connect; completion is reported through OnConnect.
   virtual int Connect(const void* addr, size_t len) = 0;
-  // Reads (or, on a listener, accepts) until ReadStop. The buffer is shared
-  // by every socket of the environment: the listener must consume it inside
-  // OnRead. A listener that cannot get ready for a connection (Windows: no
-  // AcceptEx posted) reports it as an accept error through OnConnection, once,
-  // and keeps trying; it does not go deaf.
-  virtual int ReadStart(char* buffer, size_t length) = 0;
+  // Reads (or, on a listener, accepts) until ReadStop, each read into
+  // memory the listener lends (OnAllocRead). Never reads synchronously: the
+  // first read comes from the event loop. A listener that cannot get ready
+  // for a connection (Windows: no AcceptEx posted) reports it as an accept
+  // error through OnConnection, once, and keeps trying; it does not go deaf.
+  virtual int ReadStart() = 0;
+  // After ReadStop nothing more is read from the OS until ReadStart: the
+  // kernel's buffer fills and the peer's writes wait (backpressure).
   virtual int ReadStop() = 0;
   // Writes all chunks, or as much as the OS takes now and the rest later
   // (kWritePending, then OnWriteDone once all of it is sent, or at the first

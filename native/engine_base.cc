@@ -137,7 +137,9 @@ int EngineBase::GetPeerName(void* addr, size_t* len) {
 }
 
 int EngineBase::SetOption(int level, int name, const void* value, size_t len) {
-  return SetSocketOption(socket_, level, name, value, len);
+  int err = SetSocketOption(socket_, level, name, value, len);
+  if (err == 0) OnOptionSet();
+  return err;
 }
 
 int EngineBase::GetOption(int level, int name, void* value, size_t* len) {

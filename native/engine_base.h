@@ -73,6 +73,9 @@ class EngineBase : public Engine {
   virtual bool IoDrained() { return true; }
   // Right before the engine is deleted, while the environment still exists.
   virtual void BeforeFree() {}
+  // After SetOption succeeded: what the engine learned from the socket's
+  // options (POSIX: its receive buffer size) may be out of date.
+  virtual void OnOptionSet() {}
 
   // For the platforms.
   //

@@ -1,9 +1,20 @@
 // POSIX engine: a non-blocking socket driven by libuv readiness (uv_poll_t)
 // on the environment's own loop. The shape follows libuv's src/unix/stream.c:
-// bounded reads per wakeup, gathered writes, and a writable watch only while
-// the kernel has pushed back. Creating, adopting, closing and freeing an
-// engine are shared with Windows (engine_base.cc); this file holds the
-// syscalls and the readiness handling on the loop.
+// bounded reads per wakeup, each as large as the socket's receive buffer and
+// into memory JavaScript owns (EngineListener::OnAllocRead); gathered writes;
+// a writable watch only once the kernel has pushed back. Creating, adopting,
+// closing and freeing an engine are shared with Windows (engine_base.cc);
+// this file holds the syscalls and the readiness handling on the loop.
+//
+// The watch is widened at once and narrowed lazily. uv_poll_start and
+// uv_poll_stop each take the descriptor out of epoll on the spot
+// (uv__platform_invalidate_fd) and uv_poll_start puts it back on the next
+// loop turn: two epoll_ctl calls per change. A pause that is resumed, or a
+// write that completes only for the next one to be queued in its callback,
+// would pay them every time. So an interest that lapses stays armed until an
+// event for it arrives that nobody wants; only then is the watch narrowed. A
+// paused reader still never reads: the kernel buffer fills and the peer
+// waits, exactly as with an eager disarm.
 #include "engine_base.h"
 
 #include <errno.h>
@@ -26,6 +37,38 @@ namespace {
 
 // Like libuv: enough to drain a busy socket without starving the loop.
 constexpr int kMaxReadsPerWakeup = 32;
+
+// One read takes what the socket's receive buffer holds (vsock: 256 KiB by
+// default, SO_VM_SOCKETS_BUFFER_SIZE), within these bounds: a read smaller
+// than the buffer costs a syscall and a JavaScript callback per slice of it.
+constexpr size_t kMinReadSize = 64 * 1024;
+constexpr size_t kMaxReadSize = 1024 * 1024;
+constexpr size_t kDefaultReadSize = 256 * 1024;
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#ifndef SO_VM_SOCKETS_BUFFER_SIZE
+#define SO_VM_SOCKETS_BUFFER_SIZE 0
+#endif
+
+// The kernel's receive buffer for the socket, clamped to the bounds above.
+size_t ReceiveBufferSize(int fd) {
+  uint64_t vsock_size = 0;
+  socklen_t len = sizeof(vsock_size);
+  size_t size = kDefaultReadSize;
+  if (getsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &vsock_size, &len) == 0 && len == sizeof(vsock_size)) {
+    size = static_cast<size_t>(vsock_size);
+  } else {
+    int rcvbuf = 0;
+    len = sizeof(rcvbuf);
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) == 0 && rcvbuf > 0) size = static_cast<size_t>(rcvbuf);
+  }
+  return std::min(std::max(size, kMinReadSize), kMaxReadSize);
+}
+
+// What a watch is for, as uv_poll events.
+constexpr int kNone = 0;
 
 #ifndef IOV_MAX
 #define IOV_MAX 1024
@@ -121,25 +164,25 @@ class PosixEngine final : public EngineBase {
     // outcome is always reported asynchronously, as node:net does.
     if (r == -1 && errno != EINPROGRESS) return -errno;
     connecting_ = true;
-    return UpdatePoll();
+    return Widen();
   }
 
-  int ReadStart(char* buffer, size_t length) override {
-    read_buffer_ = buffer;
-    read_length_ = length;
+  int ReadStart() override {
+    if (reading_) return 0;
     reading_ = true;
-    return UpdatePoll();
+    return Widen();
   }
 
+  // Lazily: see the top of the file. Nothing is read until ReadStart.
   int ReadStop() override {
     reading_ = false;
-    return UpdatePoll();
+    return 0;
   }
 
   int Write(const WriteChunk* chunks, size_t count) override {
     if (writing_) return UV_EBUSY;
+    // clear() keeps the capacity: after the first few writes, none allocates.
     pending_.clear();
-    pending_.reserve(count);
     for (size_t i = 0; i < count; i++) {
       if (chunks[i].length == 0) continue;
       pending_.push_back(iovec{const_cast<char*>(chunks[i].data), chunks[i].length});
@@ -151,7 +194,7 @@ class PosixEngine final : public EngineBase {
       return r;
     }
     writing_ = true;
-    int err = UpdatePoll();
+    int err = Widen();
     if (err != 0) {
       writing_ = false;
       pending_.clear();
@@ -186,6 +229,8 @@ class PosixEngine final : public EngineBase {
   // anything for good.
   int TakeOverSocket() override { return 0; }
 
+  void OnOptionSet() override { read_size_ = 0; }
+
   void StopIo() override {
     pending_.clear();
     // Stopped before the descriptor is closed (the handle itself is closed
@@ -196,16 +241,24 @@ class PosixEngine final : public EngineBase {
     if (socket_ != kInvalidSocket) ::close(fd());
   }
 
-  int UpdatePoll() {
-    if (closed_) return 0;
-    int mask = 0;
+  // The events the engine wants now.
+  int Wanted() const {
+    int mask = kNone;
     if (reading_) mask |= UV_READABLE;
     if (connecting_ || writing_) mask |= UV_WRITABLE;
-    if (mask == armed_) return 0;
-    int err = mask == 0 ? uv_poll_stop(&poll_) : uv_poll_start(&poll_, mask, OnPoll);
+    return mask;
+  }
+
+  int Arm(int mask) {
+    if (closed_ || mask == armed_) return 0;
+    int err = mask == kNone ? uv_poll_stop(&poll_) : uv_poll_start(&poll_, mask, OnPoll);
     if (err == 0) armed_ = mask;
     return err;
   }
+
+  // Adds what is wanted now to the watch, keeping what lapsed (see the top).
+  // Inside HandlePoll it waits for the end of it.
+  int Widen() { return in_poll_ ? 0 : Arm(armed_ | Wanted()); }
 
   // Returns 0 when everything went out, 1 when the kernel pushed back, or a
   // negative error.
@@ -214,28 +267,38 @@ class PosixEngine final : public EngineBase {
       msghdr msg{};
       msg.msg_iov = &pending_[next_];
       msg.msg_iovlen = std::min<size_t>(pending_.size() - next_, IOV_MAX);
+      size_t asked = 0;
+      for (size_t i = 0; i < static_cast<size_t>(msg.msg_iovlen); i++) asked += msg.msg_iov[i].iov_len;
       // MSG_NOSIGNAL: a peer that went away is an EPIPE error, never a
       // SIGPIPE that kills a host process that did not ignore it.
       ssize_t n = ::sendmsg(fd(), &msg, MSG_NOSIGNAL);
       if (n == -1) {
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
+        // ENOBUFS: the kernel is short of memory for now, as libuv treats it.
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return 1;
         return -errno;
       }
-      size_t left = static_cast<size_t>(n);
-      while (left > 0 && next_ < pending_.size()) {
-        iovec& v = pending_[next_];
-        if (left >= v.iov_len) {
-          left -= v.iov_len;
-          next_++;
-        } else {
-          v.iov_base = static_cast<char*>(v.iov_base) + left;
-          v.iov_len -= left;
-          left = 0;
-        }
-      }
+      Advance(static_cast<size_t>(n));
+      // A short write means the send buffer is full: asking again would
+      // only be told EAGAIN.
+      if (static_cast<size_t>(n) < asked) return next_ < pending_.size() ? 1 : 0;
     }
     return 0;
+  }
+
+  // Drops `left` sent bytes from the front of pending_.
+  void Advance(size_t left) {
+    while (left > 0 && next_ < pending_.size()) {
+      iovec& v = pending_[next_];
+      if (left >= v.iov_len) {
+        left -= v.iov_len;
+        next_++;
+      } else {
+        v.iov_base = static_cast<char*>(v.iov_base) + left;
+        v.iov_len -= left;
+        left = 0;
+      }
+    }
   }
 
   int PendingSocketError() {
@@ -253,15 +316,28 @@ class PosixEngine final : public EngineBase {
     if (status < 0) {
       // libuv reports POLLERR as UV_EBADF and stops the watcher; the real
       // reason is the socket's pending error.
-      armed_ = 0;
+      armed_ = kNone;
       int soerr = PendingSocketError();
       if (soerr != 0) status = soerr;
       events = UV_READABLE | UV_WRITABLE;
     }
+    // Readable while paused: the one moment the read watch is narrowed.
+    bool read_lapsed = (events & UV_READABLE) != 0 && !reading_;
+    // The callbacks below may start reads and writes; the watch is set once,
+    // at the end, to what they left wanted.
+    in_poll_ = true;
+    Dispatch(status, events);
+    in_poll_ = false;
+    if (closed_) return;
+    int mask = Wanted();
+    if ((armed_ & UV_READABLE) != 0 && !read_lapsed && !read_ended_) mask |= UV_READABLE;
+    Arm(mask);
+  }
+
+  void Dispatch(int status, int events) {
     if (connecting_ && (events & UV_WRITABLE)) {
       connecting_ = false;
       int err = status < 0 ? status : PendingSocketError();
-      UpdatePoll();
       if (listener_ != nullptr) listener_->OnConnect(err);
       if (closed_) return;
     }
@@ -270,7 +346,6 @@ class PosixEngine final : public EngineBase {
       if (r <= 0) {
         writing_ = false;
         pending_.clear();
-        UpdatePoll();
         if (listener_ != nullptr) listener_->OnWriteDone(r);
         if (closed_) return;
       }
@@ -281,9 +356,7 @@ class PosixEngine final : public EngineBase {
       } else {
         ReadPending(status);
       }
-      if (closed_) return;
     }
-    UpdatePoll();
   }
 
   void AcceptPending(int status) {
@@ -315,31 +388,39 @@ class PosixEngine final : public EngineBase {
   }
 
   void ReadPending(int status) {
-    for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_; i++) {
+    for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_ && listener_ != nullptr; i++) {
       ssize_t n;
+      size_t asked = 0;
       if (status < 0) {
         n = status;
       } else {
-        do {
-          n = ::recv(fd(), read_buffer_, read_length_, 0);
-        } while (n == -1 && errno == EINTR);
-        if (n == -1) {
-          if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-          n = -errno;
+        // Asked once, and again after an option may have changed it.
+        if (read_size_ == 0) read_size_ = ReceiveBufferSize(fd());
+        ReadSpace space = listener_->OnAllocRead(read_size_);
+        asked = space.length;
+        if (space.length == 0) {
+          n = UV_ENOBUFS;
+        } else {
+          do {
+            n = ::recv(fd(), space.data, space.length, 0);
+          } while (n == -1 && errno == EINTR);
+          if (n == -1) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            n = -errno;
+          }
         }
       }
       if (n <= 0) {
-        // End of stream or an error is final: stop watching, or a
-        // level-triggered watcher would report it forever.
+        // End of stream or an error is final: stop watching at once, or a
+        // level-triggered watch would report it forever.
         reading_ = false;
-        UpdatePoll();
-        if (listener_ != nullptr) listener_->OnRead(n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
+        read_ended_ = true;
+        listener_->OnRead(n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
         return;
       }
-      if (listener_ == nullptr) return;
       listener_->OnRead(n);
       // A short read means the socket is drained; skip the EAGAIN round trip.
-      if (static_cast<size_t>(n) < read_length_) return;
+      if (static_cast<size_t>(n) < asked) return;
     }
   }
 
@@ -350,10 +431,12 @@ class PosixEngine final : public EngineBase {
   bool connecting_ = false;
   bool reading_ = false;
   bool writing_ = false;
-  int armed_ = 0;
-
-  char* read_buffer_ = nullptr;
-  size_t read_length_ = 0;
+  bool read_ended_ = false;
+  // Inside HandlePoll: the watch is set once, when it returns.
+  bool in_poll_ = false;
+  int armed_ = kNone;
+  // Bytes asked of the kernel per read (ReceiveBufferSize); 0: ask the socket.
+  size_t read_size_ = 0;
 
   std::vector<iovec> pending_;
   size_t next_ = 0;

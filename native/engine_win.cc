@@ -56,6 +56,10 @@ constexpr int kSimultaneousAccepts = 8;
 // EMFILE is to keep trying; a timer keeps that from spinning).
 constexpr uint64_t kAcceptRetryMs = 100;
 
+// Each reading socket's own posted receive buffer (copied into JavaScript's
+// memory when it completes).
+constexpr size_t kReadSize = 64 * 1024;
+
 // Each WSASend posts at most this much of a write; the rest follows when it
 // completes. An overlapped send keeps its pages locked in memory until then,
 // so an uncapped 1 GiB write would pin 1 GiB at once; and the continuation
@@ -218,9 +222,7 @@ class WinEngine final : public EngineBase {
     return 0;
   }
 
-  int ReadStart(char* buffer, size_t length) override {
-    shared_buffer_ = buffer;
-    shared_length_ = length;
+  int ReadStart() override {
     reading_ = true;
     UpdateRef();
     if (!listening_) return StartReading();
@@ -345,7 +347,7 @@ class WinEngine final : public EngineBase {
 
   int StartReading() {
     if (read_posted_ || eof_or_error_delivered_) return 0;
-    if (read_storage_.empty()) read_storage_.resize(shared_length_);
+    if (read_storage_.empty()) read_storage_.resize(kReadSize);
     read_posted_ = true;
     if (read_held_) {
       read_held_ = false;
@@ -622,8 +624,17 @@ class WinEngine final : public EngineBase {
       if (listener_ != nullptr) listener_->OnRead(nread);
       return;
     }
-    std::memcpy(shared_buffer_, read_storage_.data(), op->bytes);
-    if (listener_ != nullptr) listener_->OnRead(nread);
+    if (listener_ == nullptr) return;
+    // The one copy: from the posted read's own memory into JavaScript's.
+    ReadSpace space = listener_->OnAllocRead(op->bytes);
+    if (space.length < op->bytes) {
+      reading_ = false;
+      eof_or_error_delivered_ = true;
+      listener_->OnRead(FailWith(UV_ENOBUFS));
+      return;
+    }
+    std::memcpy(space.data, read_storage_.data(), op->bytes);
+    listener_->OnRead(nread);
     if (!closed_ && reading_) StartReading();
   }
 
@@ -749,8 +760,6 @@ class WinEngine final : public EngineBase {
 
   Op connect_op_{OpKind::kConnect, this};
 
-  char* shared_buffer_ = nullptr;
-  size_t shared_length_ = 0;
   Op read_op_{OpKind::kRead, this};
   std::vector<char> read_storage_;
   bool read_posted_ = false;

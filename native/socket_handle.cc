@@ -48,6 +48,14 @@ Napi::Function SocketHandle::Define(Napi::Env env) {
                          InstanceMethod<&SocketHandle::UnrefHandle>("unref"),
                          InstanceAccessor<&SocketHandle::GetFd>("fd"),
                          InstanceAccessor<&SocketHandle::GetWindowsError>("windowsError"),
+                         InstanceAccessor<&SocketHandle::GetCallback<kOnConnect>,
+                                          &SocketHandle::SetCallback<kOnConnect>>("onconnect"),
+                         InstanceAccessor<&SocketHandle::GetCallback<kOnConnection>,
+                                          &SocketHandle::SetCallback<kOnConnection>>("onconnection"),
+                         InstanceAccessor<&SocketHandle::GetCallback<kOnRead>,
+                                          &SocketHandle::SetCallback<kOnRead>>("onread"),
+                         InstanceAccessor<&SocketHandle::GetCallback<kOnWrite>,
+                                          &SocketHandle::SetCallback<kOnWrite>>("onwrite"),
                      });
 }
 
@@ -98,6 +106,9 @@ int SocketHandle::UseEngine(Engine* engine, int err) {
 }
 
 void SocketHandle::ReleaseEngine() {
+  // Strong references: left set, a callback's closure (which holds the
+  // handle) would keep the handle alive for good.
+  for (auto& callback : callbacks_) callback.Reset();
   if (engine_ == nullptr) return;
   engine_->Close();
   engine_ = nullptr;
@@ -138,8 +149,7 @@ Napi::Value SocketHandle::Connect(const Napi::CallbackInfo& info) {
 
 Napi::Value SocketHandle::ReadStart(const Napi::CallbackInfo& info) {
   if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
-  auto* data = info.Env().GetInstanceData<AddonData>();
-  return Status(info.Env(), engine_->ReadStart(data->read_data, data->read_length));
+  return Status(info.Env(), engine_->ReadStart());
 }
 
 Napi::Value SocketHandle::ReadStop(const Napi::CallbackInfo& info) {
@@ -153,14 +163,14 @@ Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (engine_ == nullptr) return Status(env, UV_EBADF);
   if (info.Length() < 1) return Status(env, UV_EINVAL);
-  std::vector<WriteChunk> chunks;
+  std::vector<WriteChunk>& chunks = write_chunks_;
+  chunks.clear();
   WriteChunk one;
   if (ReadBytes(info[0], &one.data, &one.length)) {
     chunks.push_back(one);
   } else if (info[0].IsArray()) {
     auto list = info[0].As<Napi::Array>();
     uint32_t count = list.Length();
-    chunks.reserve(count);
     for (uint32_t i = 0; i < count; i++) {
       WriteChunk chunk;
       if (!ReadBytes(list.Get(i), &chunk.data, &chunk.length)) return Status(env, UV_EINVAL);
@@ -266,20 +276,34 @@ Napi::Value SocketHandle::GetWindowsError(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(windows_error_));
 }
 
+template <SocketHandle::Callback which>
+Napi::Value SocketHandle::GetCallback(const Napi::CallbackInfo& info) {
+  if (callbacks_[which].IsEmpty()) return info.Env().Undefined();
+  return callbacks_[which].Value();
+}
+
+// Anything but a function clears the callback (the event is then dropped).
+template <SocketHandle::Callback which>
+void SocketHandle::SetCallback(const Napi::CallbackInfo& info, const Napi::Value& value) {
+  if (value.IsFunction()) {
+    callbacks_[which] = Napi::Persistent(value.As<Napi::Function>());
+  } else {
+    callbacks_[which].Reset();
+  }
+}
+
 // Uses the C API: while a worker is being terminated, calls into JavaScript
 // fail without an exception, and node-addon-api would turn that failure into
 // a fatal error. Here it only means the environment is going away.
-void SocketHandle::Emit(const char* name, std::initializer_list<napi_value> args) {
+void SocketHandle::Emit(Callback which, std::initializer_list<napi_value> args) {
+  if (callbacks_[which].IsEmpty()) return;
   napi_env env = Env();
-  napi_value self = Value();
   napi_value fn;
-  napi_valuetype type = napi_undefined;
-  napi_status status = napi_get_named_property(env, self, name, &fn);
-  if (status == napi_ok) status = napi_typeof(env, fn, &type);
-  if (status == napi_ok && type != napi_function) return;
+  napi_status status = napi_get_reference_value(env, callbacks_[which], &fn);
+  if (status == napi_ok && fn == nullptr) return;
   if (status == napi_ok) {
     napi_value result;
-    status = napi_make_callback(env, *async_context_, self, fn, args.size(), args.begin(), &result);
+    status = napi_make_callback(env, *async_context_, Value(), fn, args.size(), args.begin(), &result);
   }
   if (status != napi_ok) ReportPendingException(env);
 }
@@ -297,14 +321,14 @@ void SocketHandle::ReportPendingException(napi_env env) {
 // handler opens the HandleScope its values live in.
 void SocketHandle::OnConnect(int status) {
   Napi::HandleScope scope(Env());
-  Emit("onconnect", {Status(Env(), status)});
+  Emit(kOnConnect, {Status(Env(), status)});
 }
 
 void SocketHandle::OnConnection(int status, AcceptedSocket* accepted) {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
   if (status < 0 || accepted == nullptr) {
-    Emit("onconnection", {Status(env, status < 0 ? status : UV_EINVAL), env.Undefined()});
+    Emit(kOnConnection, {Status(env, status < 0 ? status : UV_EINVAL), env.Undefined()});
     return;
   }
   auto* data = env.GetInstanceData<AddonData>();
@@ -323,26 +347,41 @@ void SocketHandle::OnConnection(int status, AcceptedSocket* accepted) {
       napi_value ignored;
       napi_get_and_clear_last_exception(env, &ignored);
     }
-    Emit("onconnection", {Status(env, err), env.Undefined()});
+    Emit(kOnConnection, {Status(env, err), env.Undefined()});
     return;
   }
-  Emit("onconnection", {Status(env, 0), peer});
+  Emit(kOnConnection, {Status(env, 0), peer});
 }
 
+ReadSpace SocketHandle::OnAllocRead(size_t suggested) {
+  return Env().GetInstanceData<AddonData>()->read_slab.Lend(Env(), suggested);
+}
+
+// onread(nread, arrayBuffer, offset): the bytes are arrayBuffer[offset, offset
+// + nread), JavaScript's to keep (see ReadSlab); onread(status) at the end of
+// the stream or on an error.
 void SocketHandle::OnRead(intptr_t nread) {
-  Napi::HandleScope scope(Env());
-  Emit("onread", {Status(Env(), static_cast<int>(nread))});
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  if (nread <= 0) {
+    Emit(kOnRead, {Status(env, static_cast<int>(nread))});
+    return;
+  }
+  size_t offset = 0;
+  napi_value slab = env.GetInstanceData<AddonData>()->read_slab.Take(env, static_cast<size_t>(nread), &offset);
+  Emit(kOnRead, {Status(env, static_cast<int>(nread)), slab, Napi::Number::New(env, static_cast<double>(offset))});
 }
 
 void SocketHandle::OnWriteDone(int status) {
   pending_write_.Reset();
   Napi::HandleScope scope(Env());
-  Emit("onwrite", {Status(Env(), status)});
+  Emit(kOnWrite, {Status(Env(), status)});
 }
 
 void SocketHandle::OnTeardown() {
   engine_ = nullptr;
   pending_write_.Reset();
+  for (auto& callback : callbacks_) callback.Reset();
 }
 
 }  // namespace hvsock

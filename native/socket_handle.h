@@ -1,23 +1,25 @@
 // The JavaScript object behind one OS socket. It turns JavaScript arguments
 // into Engine calls and Engine events into JavaScript callbacks (onconnect,
-// onconnection, onread, onwrite, looked up on the object itself, as Node's
-// own stream handles do). Argument checking happens in TypeScript; here a
-// wrong type is a plain EINVAL, never a crash.
+// onconnection, onread, onwrite). The callbacks are accessors kept in the
+// handle, as Node's own stream handles keep onread, so an event costs no
+// property lookup by name; close() drops them, as they would otherwise keep
+// the handle alive through their closures. Argument checking happens in
+// TypeScript; here a wrong type is a plain EINVAL, never a crash.
 #pragma once
 
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "engine.h"
+#include "read_slab.h"
 
 namespace hvsock {
 
 struct AddonData {
   Napi::FunctionReference handle_constructor;
-  Napi::Reference<Napi::Buffer<char>> read_buffer;
-  char* read_data = nullptr;
-  size_t read_length = 0;
+  ReadSlab read_slab;
 };
 
 class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineListener {
@@ -27,6 +29,7 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineL
   ~SocketHandle() override;
 
   // EngineListener
+  ReadSpace OnAllocRead(size_t suggested) override;
   void OnConnect(int status) override;
   void OnConnection(int status, AcceptedSocket* accepted) override;
   void OnRead(intptr_t nread) override;
@@ -54,6 +57,13 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineL
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   Napi::Value GetWindowsError(const Napi::CallbackInfo& info);
 
+  // The event callbacks: handle.onconnect, .onconnection, .onread, .onwrite.
+  enum Callback { kOnConnect, kOnConnection, kOnRead, kOnWrite, kCallbackCount };
+  template <Callback which>
+  Napi::Value GetCallback(const Napi::CallbackInfo& info);
+  template <Callback which>
+  void SetCallback(const Napi::CallbackInfo& info, const Napi::Value& value);
+
   int Attach(Napi::Env env, int family, int protocol, OsSocket adopt);
   int AttachAccepted(Napi::Env env, const AcceptedSocket& accepted);
   // Makes `engine` (or, when null, the failure `err`) this handle's.
@@ -63,9 +73,10 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineL
   Napi::Number Status(Napi::Env env, int status);
   void ReleaseEngine();
   Napi::Value SockAddr(Napi::Env env, bool peer);
-  // Calls this.<name>(...args) as a top-level callback: microtasks and
-  // nextTicks run afterwards, and a throw becomes 'uncaughtException'.
-  void Emit(const char* name, std::initializer_list<napi_value> args);
+  // Calls the callback, if set, as a top-level callback with this handle as
+  // `this`: microtasks and nextTicks run afterwards, and a throw becomes
+  // 'uncaughtException'.
+  void Emit(Callback which, std::initializer_list<napi_value> args);
   static void ReportPendingException(napi_env env);
 
   Engine* engine_ = nullptr;
@@ -75,6 +86,9 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineL
   uint32_t windows_error_ = 0;
   std::unique_ptr<Napi::AsyncContext> async_context_;
   Napi::Reference<Napi::Value> pending_write_;
+  Napi::FunctionReference callbacks_[kCallbackCount];
+  // Reused by every write, so that writes stop allocating after the first.
+  std::vector<WriteChunk> write_chunks_;
 };
 
 }  // namespace hvsock

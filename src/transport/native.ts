@@ -7,7 +7,12 @@ import { dirname, join } from 'node:path';
 export interface NativeHandleCallbacks {
   onconnect?: (status: number) => void;
   onconnection?: (status: number, handle: NativeHandle | undefined) => void;
-  onread?: (nread: number) => void;
+  /**
+   * nread > 0: the bytes are `arrayBuffer[offset, offset + nread)`, the
+   * caller's to keep (reads below `readCopyBelow` bytes must be copied: their
+   * space is reused by the next read); otherwise UV_EOF or an error.
+   */
+  onread?: (nread: number, arrayBuffer?: ArrayBuffer, offset?: number) => void;
   onwrite?: (status: number) => void;
 }
 
@@ -46,8 +51,8 @@ export interface NativeHandle extends NativeHandleCallbacks {
 
 export interface NativeBinding {
   SocketHandle: new () => NativeHandle;
-  /** Shared by every handle of this thread; bytes of a read live here only during onread. */
-  readBuffer: Buffer;
+  /** Reads shorter than this must be copied out of the read slab inside onread. */
+  readCopyBelow: number;
   localCid(): number;
   probe(family: number, protocol: number): number;
   UV_EOF: number;
