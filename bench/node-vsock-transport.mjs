@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { idleCount } from './fd-limit.mjs';
 
-const { VsockSocket: Addon } = createRequire(import.meta.url)('node-vsock-linux-x64-gnu');
+// The benchmark's own dependency, installed into bench/deps by npm run bench.
+const { VsockSocket: Addon } = createRequire(new URL('deps/package.json', import.meta.url))('node-vsock-linux-x64-gnu');
 const VMADDR_CID_LOCAL = 1;
 
 /** The addon's handle with its callback turned into events ('_connect', '_data', '_connection', 'end', '_error', ...). */

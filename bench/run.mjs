@@ -97,13 +97,13 @@ if (!vsock) {
 }
 const baseline = buildBaseline();
 const node = (script, ...pre) => (args) => runJson(process.execPath, [here(script), ...pre, ...args.map(String)]);
-/** node-vsock is a devDependency built for linux-x64 glibc only: elsewhere its row is left out. */
+/** node-vsock is the benchmark's own dependency (bench/deps), built for linux-x64 glibc only: elsewhere its row is left out. */
 function hasNodeVsock() {
   try {
-    createRequire(import.meta.url).resolve('node-vsock-linux-x64-gnu');
+    createRequire(here('deps/package.json')).resolve('node-vsock-linux-x64-gnu');
     return true;
   } catch {
-    log('node-vsock-linux-x64-gnu is not installed (npm install --no-save node-vsock-linux-x64-gnu; linux-x64 glibc only): its row is skipped.');
+    log('node-vsock-linux-x64-gnu is not installed (npm run bench installs it into bench/deps; linux-x64 glibc only): its row is skipped.');
     return false;
   }
 }
