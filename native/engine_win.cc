@@ -3,9 +3,31 @@
 // poll emulation would fall back to a select() thread for a provider it does
 // not know, so sockets are not handed to libuv at all.
 //
-// One thread waits on the port. It hands each finished operation to the engine
-// that issued it, and the engine's uv_async_t wakes the loop thread of that
-// engine's environment, where the completion is turned into a listener event.
+// One thread waits on the port, taking up to kPortBatch completions per wait
+// (GetQueuedCompletionStatusEx). It hands each engine all of its completions
+// from one batch at once, under one lock, with one uv_async_send, and the
+// engine's uv_async_t wakes the loop thread of that engine's environment,
+// where the completions are turned into listener events.
+//
+// Per socket, where the provider allows it (see TakeOverSocket and
+// ChooseReadMode), and otherwise as plain overlapped I/O through the port:
+// - skip-on-success (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS), only on an IFS
+//   provider, as libuv does: an operation that completes at once brings no
+//   completion packet. A write that completes at once is finished right
+//   there (Write returns kWriteDone, as on POSIX); anything else that
+//   completes at once is queued for the loop without the port.
+// - zero-byte reads, as libuv's UV_HANDLE_ZERO_READ: a WSARecv of no bytes
+//   waits for data; once it completes, non-blocking reads go straight into
+//   the memory the listener lends (no copy), then the next zero-byte read is
+//   posted. An idle socket pins no read buffer, and after ReadStop nothing is
+//   read from the OS. Where the provider refuses them, each socket posts a
+//   64 KiB read into its own buffer and copies it into the lent memory.
+// Under Wine (AF_INET on loopback, where the engine suite runs) the provider
+// is an IFS one and takes both; whether Hyper-V's hvsocket provider does is
+// not documented (go-winio sets skip-on-success on Hyper-V sockets, and WSL
+// issues zero-length receives on them: HYPERV-FACTS.md), hence the
+// fallbacks, which HVSOCK_WINDOWS_IO can force for tests (see IoOverrides).
+//
 // Nothing here depends on the address family: the same engine runs on
 // AF_INET sockets, which is how it is exercised where Hyper-V is absent.
 // Creating, adopting, closing and freeing an engine are shared with POSIX
@@ -23,6 +45,7 @@
 #include "engine_base.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -56,9 +79,23 @@ constexpr int kSimultaneousAccepts = 8;
 // EMFILE is to keep trying; a timer keeps that from spinning).
 constexpr uint64_t kAcceptRetryMs = 100;
 
-// Each reading socket's own posted receive buffer (copied into JavaScript's
-// memory when it completes).
-constexpr size_t kReadSize = 64 * 1024;
+// Completions the port thread takes per wait.
+constexpr ULONG kPortBatch = 64;
+
+// Zero-byte reads: how much one non-blocking read asks the listener for, and
+// how many reads one wake-up makes at most before it posts the next
+// zero-byte read (like libuv and the POSIX engine: enough to drain a busy
+// socket without starving the loop). The POSIX engine's default size.
+constexpr size_t kDirectReadSize = 256 * 1024;
+constexpr int kMaxReadsPerWakeup = 32;
+// A provider that completes zero-byte reads at once whether or not data is
+// there would make every wake-up find nothing, and spin: after this many
+// such wake-ups in a row, the socket falls back to posted-buffer reads.
+constexpr int kMaxEmptyWakeups = 8;
+
+// The fallback: each reading socket's own posted receive buffer (copied into
+// JavaScript's memory when it completes).
+constexpr size_t kPostedReadSize = 64 * 1024;
 
 // Each WSASend posts at most this much of a write; the rest follows when it
 // completes. An overlapped send keeps its pages locked in memory until then,
@@ -76,6 +113,31 @@ int Fail(DWORD error) {
   return uv_translate_sys_error(static_cast<int>(error));
 }
 int FailLastSocketError() { return Fail(static_cast<DWORD>(WSAGetLastError())); }
+
+// The variable HVSOCK_WINDOWS_IO turns the per-socket optimisations off, so
+// that the fallbacks real Hyper-V may need run under Wine too (the engine
+// suite's windows-io test): a comma-separated list of `port` (every
+// completion through the port: no skip-on-success) and `posted-reads` (no
+// zero-byte reads). Read for each new socket, so a test can change it.
+struct IoOverrides {
+  bool no_skip = false;
+  bool no_zero_reads = false;
+};
+
+IoOverrides ReadIoOverrides() {
+  IoOverrides overrides;
+  char value[64];
+  DWORD length = GetEnvironmentVariableA("HVSOCK_WINDOWS_IO", value, sizeof(value));
+  if (length == 0 || length >= sizeof(value)) return overrides;
+  for (char* item = value; *item != '\0';) {
+    char* comma = std::strchr(item, ',');
+    size_t n = comma != nullptr ? static_cast<size_t>(comma - item) : std::strlen(item);
+    if (n == 4 && std::strncmp(item, "port", n) == 0) overrides.no_skip = true;
+    if (n == 12 && std::strncmp(item, "posted-reads", n) == 0) overrides.no_zero_reads = true;
+    item += comma != nullptr ? n + 1 : n;
+  }
+  return overrides;
+}
 
 enum class OpKind { kConnect, kAccept, kRead, kWrite };
 
@@ -98,17 +160,22 @@ struct Op {
     bytes = 0;
     error = 0;
     resolved = false;
+    zero_read = false;
   }
   OVERLAPPED overlapped{};
   OpKind kind;
   WinEngine* engine;
   Op* next = nullptr;
-  // Filled in by the completion thread.
+  // Filled in by the completion thread, or by the loop thread for an op
+  // that completed at once (skip-on-success).
   DWORD bytes = 0;
   DWORD error = 0;
   // The error is already a Winsock error: the op was completed by us (held
-  // data, a failure while posting), not returned by the port.
+  // data, a failure while posting, an op that completed at once), not
+  // returned by the port.
   bool resolved = false;
+  // Read only: a zero-byte read (it only says the socket is readable).
+  bool zero_read = false;
   // Accept only: the socket AcceptEx fills, and where it writes addresses.
   SOCKET accepted = INVALID_SOCKET;
   char addresses[2 * kMaxAcceptAddressLength] = {};
@@ -126,6 +193,8 @@ class CompletionPort {
  private:
   static HANDLE Start();
   static DWORD WINAPI Run(void* port);
+  // Hands a batch's ops to their engines: one hand-over per engine.
+  static void Deliver(Op** ops, ULONG count);
 };
 
 // Winsock functions that exist only as pointers asked of the provider, which
@@ -209,14 +278,20 @@ class WinEngine final : public EngineBase {
     if (connect_ex == nullptr) return FailLastSocketError();
     if (connecting_) return FailWith(UV_EALREADY);
     connect_op_.Reset();
-    if (!connect_ex(sock(), static_cast<const sockaddr*>(addr), static_cast<int>(len), nullptr, 0, nullptr,
-                    &connect_op_.overlapped) &&
-        WSAGetLastError() != ERROR_IO_PENDING) {
+    if (connect_ex(sock(), static_cast<const sockaddr*>(addr), static_cast<int>(len), nullptr, 0, nullptr,
+                   &connect_op_.overlapped)) {
+      // Even an immediate success is reported from the loop (through the
+      // port, or without it where the packet is skipped), as on POSIX.
+      if (skip_on_success_) {
+        CompleteLater(&connect_op_, 0);
+      } else {
+        outstanding_++;
+      }
+    } else if (WSAGetLastError() == ERROR_IO_PENDING) {
+      outstanding_++;
+    } else {
       return FailLastSocketError();
     }
-    // Even an immediate success is reported through the port, so the
-    // outcome always arrives asynchronously, as on POSIX.
-    outstanding_++;
     connecting_ = true;
     UpdateRef();
     return 0;
@@ -247,12 +322,16 @@ class WinEngine final : public EngineBase {
     if (write_chunks_.empty()) return kWriteDone;
     write_next_ = 0;
     write_offset_ = 0;
-    int err = PostSend();
-    if (err != 0) {
+    empty_sends_ = 0;
+    int result = SendMore();
+    if (result != kSendPosted) {
+      // All of it went at once (skip-on-success), or a send failed: the OS
+      // is done with the buffers either way, and nothing is reported later.
       write_chunks_.clear();
-      return err;
+      write_window_.clear();
+      return result == kAllSent ? kWriteDone : result;
     }
-    // The buffers belong to the OS until the last completion: always pending.
+    // The buffers belong to the OS until the last completion.
     writing_ = true;
     UpdateRef();
     return kWritePending;
@@ -288,18 +367,19 @@ class WinEngine final : public EngineBase {
     UpdateRef();
   }
 
-  // Completion thread: queue the op for the loop thread and wake it. The
-  // wake-up happens under the lock, so the loop thread, which takes the lock
-  // before it frees the engine, can never free it under our feet.
-  void Complete(Op* op) {
+  // Completion thread (a batch's chain of ops for this engine), or loop
+  // thread (one op completed by us): queue the ops for the loop thread and
+  // wake it. The wake-up happens under the lock, so the loop thread, which
+  // takes the lock before it frees the engine, can never free it under our
+  // feet.
+  void Complete(Op* head, Op* tail) {
     AcquireSRWLockExclusive(&lock_);
-    op->next = nullptr;
     if (completed_tail_ == nullptr) {
-      completed_head_ = op;
+      completed_head_ = head;
     } else {
-      completed_tail_->next = op;
+      completed_tail_->next = head;
     }
-    completed_tail_ = op;
+    completed_tail_ = tail;
     uv_async_send(&async_);
     ReleaseSRWLockExclusive(&lock_);
   }
@@ -326,7 +406,26 @@ class WinEngine final : public EngineBase {
     if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(sock()), CompletionPort::Get(), 0, 0) == nullptr) {
       return Fail(GetLastError());
     }
+    overrides_ = ReadIoOverrides();
+    skip_on_success_ = !overrides_.no_skip && SkipCompletionPortOnSuccess(sock());
     return 0;
+  }
+
+  // Whether an operation that completes at once can be handled without its
+  // completion packet: as libuv decides (src/win/tcp.c with winsock.c), only
+  // where the socket's provider hands out real file handles (an IFS
+  // provider: a layered non-IFS provider may still queue the packet), and
+  // only once Windows has agreed to skip it. Otherwise every completion
+  // comes through the port, which is always correct.
+  static bool SkipCompletionPortOnSuccess(SOCKET s) {
+    WSAPROTOCOL_INFOW info{};
+    int len = sizeof(info);
+    if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &len) == SOCKET_ERROR) {
+      return false;
+    }
+    if ((info.dwServiceFlags1 & XP1_IFS_HANDLES) == 0) return false;
+    return SetFileCompletionNotificationModes(reinterpret_cast<HANDLE>(s), FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+                                                                             FILE_SKIP_SET_EVENT_ON_HANDLE) != 0;
   }
 
   // A status about to go to the listener, its Windows error remembered for
@@ -338,32 +437,86 @@ class WinEngine final : public EngineBase {
   // Loop thread: an op that is already finished (an error found while
   // posting it, or data held back by ReadStop) goes the same way as a real
   // completion, so listener events never fire inside a JavaScript call.
+  // (An op that completed at once carries its byte count in op->bytes.)
   void CompleteLater(Op* op, DWORD error) {
     op->error = error;
     op->resolved = true;
+    op->next = nullptr;
     outstanding_++;
-    Complete(op);
+    Complete(op, op);
   }
 
+  // Posts the socket's next read, unless one is out or the stream ended.
+  // Called inside JavaScript calls (ReadStart) and from the loop: whatever
+  // completes at once, and a read held while stopped, is reported from the
+  // loop (CompleteLater), never here.
   int StartReading() {
     if (read_posted_ || eof_or_error_delivered_) return 0;
-    if (read_storage_.empty()) read_storage_.resize(kReadSize);
+    if (read_mode_ == ReadMode::kUndecided) ChooseReadMode();
     read_posted_ = true;
     if (read_held_) {
       read_held_ = false;
       CompleteLater(&read_op_, read_op_.error);
       return 0;
     }
+    if (read_mode_ == ReadMode::kZeroByte && PostZeroByteRead()) return 0;
+    PostBufferedRead();
+    return 0;
+  }
+
+  // Zero-byte reads need a non-blocking socket, for the reads that follow
+  // one: FIONBIO, which governs only calls made without an OVERLAPPED (libuv
+  // sets it on every socket it drives with overlapped I/O). Decided when
+  // the socket first reads, so a listener is never changed.
+  void ChooseReadMode() {
+    u_long non_blocking = 1;
+    bool zero = !overrides_.no_zero_reads && ioctlsocket(sock(), FIONBIO, &non_blocking) == 0;
+    read_mode_ = zero ? ReadMode::kZeroByte : ReadMode::kBuffered;
+  }
+
+  // Posts a WSARecv of no bytes, which completes once data (or the end of
+  // the stream, or an error) is there. False if the provider refused it at
+  // once: the socket then reads into posted buffers from now on.
+  bool PostZeroByteRead() {
+    read_op_.Reset();
+    read_op_.zero_read = true;
+    WSABUF none{0, &zero_byte_};
+    DWORD bytes = 0, flags = 0;
+    if (WSARecv(sock(), &none, 1, &bytes, &flags, &read_op_.overlapped, nullptr) == 0) {
+      if (skip_on_success_) {
+        CompleteLater(&read_op_, 0);  // data is there already
+      } else {
+        outstanding_++;
+      }
+      return true;
+    }
+    if (WSAGetLastError() == WSA_IO_PENDING) {
+      outstanding_++;
+      return true;
+    }
+    // A real failure of the connection fails the posted read the same way.
+    read_mode_ = ReadMode::kBuffered;
+    return false;
+  }
+
+  // The fallback: a read into the socket's own buffer, copied out when it completes.
+  void PostBufferedRead() {
+    if (read_storage_.empty()) read_storage_.resize(kPostedReadSize);
     read_op_.Reset();
     WSABUF buffer{static_cast<ULONG>(read_storage_.size()), read_storage_.data()};
-    DWORD flags = 0;
-    if (WSARecv(sock(), &buffer, 1, nullptr, &flags, &read_op_.overlapped, nullptr) == SOCKET_ERROR &&
-        WSAGetLastError() != WSA_IO_PENDING) {
+    DWORD bytes = 0, flags = 0;
+    if (WSARecv(sock(), &buffer, 1, &bytes, &flags, &read_op_.overlapped, nullptr) == 0) {
+      if (skip_on_success_) {
+        read_op_.bytes = bytes;
+        CompleteLater(&read_op_, 0);
+      } else {
+        outstanding_++;
+      }
+    } else if (WSAGetLastError() == WSA_IO_PENDING) {
+      outstanding_++;
+    } else {
       CompleteLater(&read_op_, static_cast<DWORD>(WSAGetLastError()));
-      return 0;
     }
-    outstanding_++;
-    return 0;
   }
 
   // Inside the JavaScript call that started reading: connections accepted
@@ -425,22 +578,66 @@ class WinEngine final : public EngineBase {
     auto* op = new Op(OpKind::kAccept, this);
     op->accepted = s;
     DWORD received = 0;
-    if (!accept_ex_(sock(), s, op->addresses, 0, accept_address_length_, accept_address_length_, &received,
-                    &op->overlapped) &&
-        WSAGetLastError() != ERROR_IO_PENDING) {
+    bool done_at_once = accept_ex_(sock(), s, op->addresses, 0, accept_address_length_, accept_address_length_,
+                                   &received, &op->overlapped) != FALSE;
+    if (!done_at_once && WSAGetLastError() != ERROR_IO_PENDING) {
       int err = FailLastSocketError();
       closesocket(s);
       delete op;
       return err;
     }
     accepts_posted_++;
-    outstanding_++;
+    if (done_at_once && skip_on_success_) {
+      // No packet will come: the connection is handed out from the loop.
+      CompleteLater(op, 0);
+    } else {
+      outstanding_++;
+    }
     return 0;
   }
 
-  // Posts the next part of the current write: at most kMaxSendBytes, from
-  // the write's cursor on.
-  int PostSend() {
+  // Results of SendMore, beside a negative error.
+  static constexpr int kSendPosted = 0;
+  static constexpr int kAllSent = 1;
+
+  // Sends the rest of the current write, a window of at most kMaxSendBytes
+  // at a time, until a send is left to the port (kSendPosted), all of it is
+  // sent (kAllSent: only where sends that complete at once skip the port),
+  // or a send fails.
+  int SendMore() {
+    for (;;) {
+      FillSendWindow();
+      write_op_.Reset();
+      DWORD sent = 0;
+      if (WSASend(sock(), write_window_.data(), static_cast<DWORD>(write_window_.size()), &sent, 0,
+                  &write_op_.overlapped, nullptr) == SOCKET_ERROR) {
+        if (WSAGetLastError() != WSA_IO_PENDING) return FailLastSocketError();
+        outstanding_++;
+        return kSendPosted;
+      }
+      if (!skip_on_success_) {
+        // Done already, but its packet is on the way all the same.
+        outstanding_++;
+        return kSendPosted;
+      }
+      if (sent == 0) {
+        if (!RetryEmptySend()) return FailWith(UV_EIO);
+        continue;
+      }
+      empty_sends_ = 0;
+      if (AdvanceWrite(sent)) return kAllSent;
+    }
+  }
+
+  // A send that moved nothing without an error: Wine completes a send that
+  // way when the peer has just reset the connection. Sending once more then
+  // fails with the connection's own error; a second send that moves nothing
+  // can never finish the write (EIO, rather than sending again forever).
+  bool RetryEmptySend() { return ++empty_sends_ <= 1; }
+
+  // The next part of the current write, from its cursor on: at most
+  // kMaxSendBytes in at most kMaxSendBuffers buffers.
+  void FillSendWindow() {
     write_window_.clear();
     size_t total = 0;
     size_t offset = write_offset_;
@@ -452,14 +649,6 @@ class WinEngine final : public EngineBase {
       total += take;
       offset = 0;
     }
-    write_op_.Reset();
-    if (WSASend(sock(), write_window_.data(), static_cast<DWORD>(write_window_.size()), nullptr, 0,
-                &write_op_.overlapped, nullptr) == SOCKET_ERROR &&
-        WSAGetLastError() != WSA_IO_PENDING) {
-      return FailLastSocketError();
-    }
-    outstanding_++;
-    return 0;
   }
 
   // Moves the write's cursor past `sent` bytes; true once all is sent.
@@ -604,11 +793,13 @@ class WinEngine final : public EngineBase {
     if (closed_) return;
     DWORD error = SocketError(op);
     if (!reading_) {
-      // Stopped while the read was posted: keep what it brought.
+      // Stopped while the read was posted: keep what it brought (for a
+      // zero-byte read, only that the socket is readable: nothing was read).
       op->error = error;
       read_held_ = true;
       return;
     }
+    if (op->zero_read) return ReadReadySocket(error);
     intptr_t nread;
     if (error != 0) {
       nread = EventStatus(error);
@@ -617,25 +808,58 @@ class WinEngine final : public EngineBase {
     } else {
       nread = static_cast<intptr_t>(op->bytes);
     }
-    if (nread < 0) {
-      // End of stream or an error is final, as on POSIX.
-      reading_ = false;
-      eof_or_error_delivered_ = true;
-      if (listener_ != nullptr) listener_->OnRead(nread);
-      return;
-    }
+    if (nread < 0) return EndReading(nread);
     if (listener_ == nullptr) return;
     // The one copy: from the posted read's own memory into JavaScript's.
     ReadSpace space = listener_->OnAllocRead(op->bytes);
-    if (space.length < op->bytes) {
-      reading_ = false;
-      eof_or_error_delivered_ = true;
-      listener_->OnRead(FailWith(UV_ENOBUFS));
-      return;
-    }
+    if (space.length < op->bytes) return EndReading(FailWith(UV_ENOBUFS));
     std::memcpy(space.data, read_storage_.data(), op->bytes);
     listener_->OnRead(nread);
     if (!closed_ && reading_) StartReading();
+  }
+
+  // A zero-byte read completed: the socket has data, or its end, or an
+  // error. Reads it with non-blocking reads straight into the memory the
+  // listener lends, until the socket is empty (WSAEWOULDBLOCK, or a read
+  // shorter than asked), reading stops, or kMaxReadsPerWakeup reads, then
+  // posts the next zero-byte read. Loop thread, outside any JavaScript call.
+  void ReadReadySocket(DWORD zero_read_error) {
+    bool got_data = false;
+    for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_ && listener_ != nullptr; i++) {
+      ReadSpace space = listener_->OnAllocRead(kDirectReadSize);
+      if (space.length == 0) return EndReading(FailWith(UV_ENOBUFS));
+      WSABUF buffer{static_cast<ULONG>(std::min<size_t>(space.length, ULONG_MAX)), space.data};
+      DWORD bytes = 0, flags = 0;
+      if (WSARecv(sock(), &buffer, 1, &bytes, &flags, nullptr, nullptr) == SOCKET_ERROR) {
+        DWORD error = static_cast<DWORD>(WSAGetLastError());
+        if (error == WSAEWOULDBLOCK) break;
+        return EndReading(EventStatus(error));
+      }
+      if (bytes == 0) return EndReading(UV_EOF);
+      got_data = true;
+      listener_->OnRead(static_cast<intptr_t>(bytes));
+      if (bytes < buffer.len) break;
+    }
+    if (closed_) return;
+    if (zero_read_error != 0) {
+      // The zero-byte read failed, but the socket itself reads fine: the
+      // provider does not take zero-byte reads. (Had the connection
+      // failed, the read above would have reported it.)
+      read_mode_ = ReadMode::kBuffered;
+    } else if (got_data) {
+      empty_wakeups_ = 0;
+    } else if (++empty_wakeups_ >= kMaxEmptyWakeups) {
+      read_mode_ = ReadMode::kBuffered;
+    }
+    if (reading_) StartReading();
+  }
+
+  // End of stream or an error is final, as on POSIX.
+  void EndReading(intptr_t status) {
+    reading_ = false;
+    eof_or_error_delivered_ = true;
+    UpdateRef();
+    if (listener_ != nullptr) listener_->OnRead(status);
   }
 
   // A write is done when all of it is sent, or at the first error; a short
@@ -647,13 +871,13 @@ class WinEngine final : public EngineBase {
       // Nothing more is posted; the rest of the write is abandoned.
     } else if (error != 0) {
       status = EventStatus(error);
-    } else if (op->bytes == 0) {
-      // A send that moved nothing without an error can never finish the
-      // write: fail it rather than post it again forever.
+    } else if (op->bytes == 0 && !RetryEmptySend()) {
       status = FailWith(UV_EIO);
-    } else if (!AdvanceWrite(op->bytes)) {
-      status = PostSend();
-      if (status == 0) return;  // the rest is under way
+    } else if (op->bytes == 0 || !AdvanceWrite(op->bytes)) {
+      if (op->bytes > 0) empty_sends_ = 0;
+      status = SendMore();
+      if (status == kSendPosted) return;  // the rest is under way
+      if (status == kAllSent) status = 0;
     }
     writing_ = false;
     // The port has returned the write, so the kernel is done with the
@@ -760,7 +984,18 @@ class WinEngine final : public EngineBase {
 
   Op connect_op_{OpKind::kConnect, this};
 
+  // What TakeOverSocket found: completions that skip the port where an
+  // operation completes at once, and HVSOCK_WINDOWS_IO.
+  bool skip_on_success_ = false;
+  IoOverrides overrides_;
+
+  enum class ReadMode { kUndecided, kZeroByte, kBuffered };
+  ReadMode read_mode_ = ReadMode::kUndecided;
   Op read_op_{OpKind::kRead, this};
+  // The zero-byte read's buffer: a valid address for no bytes.
+  char zero_byte_ = 0;
+  int empty_wakeups_ = 0;
+  // The posted-buffer fallback's memory, allocated on its first read.
   std::vector<char> read_storage_;
   bool read_posted_ = false;
   bool read_held_ = false;
@@ -772,6 +1007,8 @@ class WinEngine final : public EngineBase {
   std::vector<WriteChunk> write_chunks_;
   size_t write_next_ = 0;
   size_t write_offset_ = 0;
+  // Sends in a row that moved nothing (RetryEmptySend).
+  int empty_sends_ = 0;
   std::vector<WSABUF> write_window_;
   // The JavaScript value (a buffer or an array of them) the posted write
   // reads from, held from HoldWriteOwner until the port returns the write.
@@ -790,18 +1027,57 @@ HANDLE CompletionPort::Start() {
   return port;
 }
 
+// The Windows error for a finished operation's NTSTATUS, as
+// GetQueuedCompletionStatus would have set it; the loop thread asks Winsock
+// for its own name of it (SocketError).
+using NtStatusToDosErrorFn = ULONG(WINAPI*)(LONG);
+
 DWORD WINAPI CompletionPort::Run(void* port) {
+  auto to_dos_error = reinterpret_cast<NtStatusToDosErrorFn>(
+      reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "RtlNtStatusToDosError")));
+  OVERLAPPED_ENTRY entries[kPortBatch];
+  Op* ops[kPortBatch];
   for (;;) {
-    DWORD bytes = 0;
-    ULONG_PTR key = 0;
-    OVERLAPPED* overlapped = nullptr;
-    BOOL ok = GetQueuedCompletionStatus(static_cast<HANDLE>(port), &bytes, &key, &overlapped, INFINITE);
-    if (overlapped == nullptr) continue;  // nothing dequeued; only ops are ever posted
-    Op* op = CONTAINING_RECORD(overlapped, Op, overlapped);
-    op->bytes = bytes;
-    op->error = ok ? 0 : GetLastError();
-    op->engine->Complete(op);
+    ULONG count = 0;
+    if (!GetQueuedCompletionStatusEx(static_cast<HANDLE>(port), entries, kPortBatch, &count, INFINITE, FALSE)) {
+      continue;
+    }
+    ULONG taken = 0;
+    for (ULONG i = 0; i < count; i++) {
+      OVERLAPPED* overlapped = entries[i].lpOverlapped;
+      if (overlapped == nullptr) continue;  // only ops are ever posted
+      Op* op = CONTAINING_RECORD(overlapped, Op, overlapped);
+      op->bytes = entries[i].dwNumberOfBytesTransferred;
+      // The operation's NTSTATUS; negative is a failure (NT_SUCCESS).
+      auto status = static_cast<LONG>(overlapped->Internal);
+      op->error = status >= 0 ? 0 : (to_dos_error != nullptr ? to_dos_error(status) : ERROR_GEN_FAILURE);
+      ops[taken++] = op;
+    }
+    Deliver(ops, taken);
   }
+}
+
+// Each engine gets its ops from this batch in one chain, in the order the
+// port returned them. All chains are built before the first hand-over: once
+// an engine has its ops, its loop thread may free them, and the engine too.
+void CompletionPort::Deliver(Op** ops, ULONG count) {
+  Op* heads[kPortBatch];
+  Op* tails[kPortBatch];
+  ULONG engines = 0;
+  for (ULONG i = 0; i < count; i++) {
+    Op* op = ops[i];
+    op->next = nullptr;
+    ULONG e = 0;
+    while (e < engines && heads[e]->engine != op->engine) e++;
+    if (e == engines) {
+      heads[engines] = tails[engines] = op;
+      engines++;
+    } else {
+      tails[e]->next = op;
+      tails[e] = op;
+    }
+  }
+  for (ULONG e = 0; e < engines; e++) heads[e]->engine->Complete(heads[e], tails[e]);
 }
 
 // 0, or why Winsock would not start. Node has started it already; this is
