@@ -52,13 +52,19 @@ constexpr size_t kDefaultReadSize = 256 * 1024;
 #define SO_VM_SOCKETS_BUFFER_SIZE 0
 #endif
 
-// The kernel's receive buffer for the socket, clamped to the bounds above.
-size_t ReceiveBufferSize(int fd) {
+// How much one read asks for: the kernel's receive buffer for the socket,
+// clamped to the bounds above. `whole` says whether that is all the kernel
+// can hold for the socket: vsock's buffer size bounds the bytes queued for it
+// (the peer sends only as much as it has credit for), where TCP's SO_RCVBUF
+// is only a starting point that autotuning moves.
+size_t ReadSize(int fd, bool* whole) {
   uint64_t vsock_size = 0;
   socklen_t len = sizeof(vsock_size);
   size_t size = kDefaultReadSize;
+  *whole = false;
   if (getsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &vsock_size, &len) == 0 && len == sizeof(vsock_size)) {
     size = static_cast<size_t>(vsock_size);
+    *whole = size >= kMinReadSize && size <= kMaxReadSize;
   } else {
     int rcvbuf = 0;
     len = sizeof(rcvbuf);
@@ -395,7 +401,7 @@ class PosixEngine final : public EngineBase {
         n = status;
       } else {
         // Asked once, and again after an option may have changed it.
-        if (read_size_ == 0) read_size_ = ReceiveBufferSize(fd());
+        if (read_size_ == 0) read_size_ = ReadSize(fd(), &read_takes_all_);
         ReadSpace space = listener_->OnAllocRead(read_size_);
         asked = space.length;
         if (space.length == 0) {
@@ -419,8 +425,11 @@ class PosixEngine final : public EngineBase {
         return;
       }
       listener_->OnRead(n);
-      // A short read means the socket is drained; skip the EAGAIN round trip.
-      if (static_cast<size_t>(n) < asked) return;
+      // A short read means the socket is drained, and so does any read that
+      // asked for all the kernel can hold: skip the recv that would only be
+      // told EAGAIN. If more came meanwhile, the level-triggered watch says
+      // so on the next turn of the loop.
+      if (static_cast<size_t>(n) < asked || read_takes_all_) return;
     }
   }
 
@@ -435,8 +444,10 @@ class PosixEngine final : public EngineBase {
   // Inside HandlePoll: the watch is set once, when it returns.
   bool in_poll_ = false;
   int armed_ = kNone;
-  // Bytes asked of the kernel per read (ReceiveBufferSize); 0: ask the socket.
+  // Bytes asked of the kernel per read (ReadSize); 0: ask the socket.
   size_t read_size_ = 0;
+  // Whether read_size_ is all the kernel can hold for the socket.
+  bool read_takes_all_ = false;
 
   std::vector<iovec> pending_;
   size_t next_ = 0;
