@@ -227,7 +227,6 @@ class PosixEngine final : public EngineBase {
     int err = uv_poll_init_socket(loop_, &poll_, fd());
     if (err != 0) return err;
     AddHandle(reinterpret_cast<uv_handle_t*>(&poll_));
-    poll_ready_ = true;
     return 0;
   }
 
@@ -239,11 +238,11 @@ class PosixEngine final : public EngineBase {
 
   void StopIo() override {
     pending_.clear();
-    // Stopped before the descriptor is closed (the handle itself is closed
-    // right after, by MaybeFree), so the fd may be closed right away: a
-    // closed socket is visible to the peer (and to fd-leak checks) without
-    // waiting for the next loop turn.
-    if (poll_ready_) uv_poll_stop(&poll_);
+    // The fd is closed right away, so a closed socket is visible to the peer
+    // (and to fd-leak checks) without waiting for the next loop turn. The
+    // watch needs no uv_poll_stop first: closing the (never duplicated) fd
+    // takes it out of epoll, and the uv_close that MaybeFree does right
+    // after, in this same call, drops any of its events libuv still holds.
     if (socket_ != kInvalidSocket) ::close(fd());
   }
 
@@ -434,7 +433,6 @@ class PosixEngine final : public EngineBase {
   }
 
   uv_poll_t poll_{};
-  bool poll_ready_ = false;
 
   bool listening_ = false;
   bool connecting_ = false;
