@@ -37,7 +37,14 @@ function sanitizerEnv(logDir) {
   // through node's own frames (main, the event loop), so no suppression could
   // single out node's leaks without hiding the addon's too. The suites check
   // instead that descriptors come back after sockets close.
-  const asan = ['detect_leaks=0', 'halt_on_error=1', `log_path=${path.join(logDir, 'asan')}`];
+  //
+  // allow_user_segv_handler=0: ASan keeps its own SIGSEGV and SIGBUS handlers.
+  // Node installs one for WebAssembly traps that, for any other fault, does
+  // not pass it on to ASan's: the process just dies with signal 11 (exit
+  // status 139) and no report, as a crash in the addon would. With ASan's
+  // handler a crash is a report with a stack, like any other finding. (A
+  // WebAssembly out-of-bounds access would be one too: nothing here makes any.)
+  const asan = ['detect_leaks=0', 'halt_on_error=1', 'allow_user_segv_handler=0', `log_path=${path.join(logDir, 'asan')}`];
   // The addon is built with -fno-sanitize-recover=all, so UBSan aborts on
   // its first finding; halt_on_error covers any check that could recover.
   // log_path reaches libubsan through test/sanitize/ubsan-log-path.cc.

@@ -3,10 +3,12 @@
 // sanitizer report fails the run (test/sanitize/guard.mjs judges them).
 //   1. build-sanitize/hvsock.node (test/sanitize/build.mjs), outside build/
 //   2. the engine suite, as npm run test:engine runs it, over loopback TCP here
-//   3. the vsock suite in one QEMU guest, the guard running inside the guest
+//   3. the vsock suite's engine files (SANITIZED_VM_FILES) in one QEMU guest,
+//      the guard running inside the guest
 // Both load the sanitized addon through HVSOCK_ADDON_PATH (src/native.ts),
 // which test/vm/run.mjs passes into the guest with the other HVSOCK_ variables.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePackages, makeUpdater } from '../../scripts/apt.mjs';
@@ -15,6 +17,62 @@ import { guarded } from './guard.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, '..', '..');
+
+// The vsock suite's files, in two lists; every test/vm/*.test.ts must be in
+// one of them (checked below), so a new file is a decision, not an omission.
+//
+// Under the sanitizers: the files whose tests drive the native engine, in the
+// test's own process or in fixture processes that load the addon (children
+// inherit LD_PRELOAD and HVSOCK_ADDON_PATH). What ASan and UBSan are for is
+// memory errors in the addon, and these reach every path it has.
+const SANITIZED_VM_FILES = [
+  // Connecting and serving: the calling forms, both address forms, many
+  // connections at once, and the errors node:net shapes (refused, bad
+  // arguments, a throw from a callback).
+  'api', 'echo', 'errors',
+  // Moving data: 64 MiB each way, backpressure and a paused reader (writes the
+  // kernel pushed back, their buffers held until done), shutdown of one side.
+  'transfer', 'halfclose',
+  // Closing and tearing down: destroy mid-write, server.close, thousands of
+  // connect/close cycles, peers killed, stopped and flooded, destroy() inside
+  // the socket's own callbacks, worker threads terminated with open sockets
+  // and processes exiting with unref'd ones (the environment cleanup hooks),
+  // descriptor exhaustion, adopting an inherited descriptor.
+  'lifecycle', 'faults', 'processes',
+  // Connecting again and giving up: a fresh descriptor per attempt, abort and
+  // destroy while waiting or connecting, connect timeouts, socket options.
+  'redial', 'connect-timeout',
+];
+// Not under the sanitizers: these run the hvsock command and the examples as a
+// user does, each in processes of their own, for their command lines, output
+// and exit codes. The engine calls underneath are the ones the files above
+// make; npm run test:vm runs these un-sanitized, and here they would add about
+// three minutes of emulated, sanitized CLI start-ups (examples alone 90 s).
+const UNSANITIZED_VM_FILES = [
+  // The hvsock command: listen/connect bridging files, echo, doctor, exit
+  // codes; --keep-open and SIGINT handling.
+  'cli', 'cli-signals',
+  // examples/ as a user runs them.
+  'examples',
+  // `hvsock selftest`: its checks are echo, transfer, half-close, refusal,
+  // connectTimeout and addresses, which the files above test directly.
+  'selftest',
+];
+
+/** The sanitized files as vitest arguments; throws when a file of the suite is in neither list. */
+function sanitizedVmFiles() {
+  const suite = fs.readdirSync(path.join(ROOT, 'test', 'vm')).filter((f) => f.endsWith('.test.ts')).map((f) => f.slice(0, -'.test.ts'.length));
+  const listed = new Set([...SANITIZED_VM_FILES, ...UNSANITIZED_VM_FILES]);
+  const unlisted = suite.filter((name) => !listed.has(name));
+  const missing = [...listed].filter((name) => !suite.includes(name));
+  if (unlisted.length > 0 || missing.length > 0) {
+    throw new Error(
+      `test/sanitize/run.mjs lists the vsock suite's files: ${unlisted.length ? `not listed: ${unlisted.join(', ')}` : ''}` +
+        `${unlisted.length && missing.length ? '; ' : ''}${missing.length ? `listed but gone: ${missing.join(', ')}` : ''}`,
+    );
+  }
+  return SANITIZED_VM_FILES.map((name) => `test/vm/${name}.test.ts`);
+}
 const say = (message) => process.stderr.write(`hvsock sanitize: ${message}\n`);
 const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
@@ -32,6 +90,9 @@ function checkLoadsSanitized(addon) {
 }
 
 async function main() {
+  // First, so that a suite file in neither list fails the run at once.
+  const vmFiles = sanitizedVmFiles();
+
   // g++ pulls in libasan8 and libubsan1 (through libgcc-12-dev); named anyway,
   // as these are what the run preloads.
   ensurePackages(['g++', 'libasan8', 'libubsan1'], say, makeUpdater(say), 'hvsock sanitize');
@@ -50,11 +111,11 @@ async function main() {
   if (engine !== 0) return engine;
 
   started = performance.now();
-  say('the vsock suite, in a QEMU guest');
+  say(`the vsock suite's engine files (${vmFiles.length} of ${vmFiles.length + UNSANITIZED_VM_FILES.length}), in a QEMU guest`);
   // The guard runs in the guest: LD_PRELOAD and the options are set there,
   // and the guest's /tmp (where the reports go) is not visible from here.
   const guard = path.join(HERE, 'guard.mjs');
-  const vitest = ['npx', 'vitest', 'run', '--config', 'test/vm/vitest.config.ts'];
+  const vitest = ['npx', 'vitest', 'run', '--config', 'test/vm/vitest.config.ts', ...vmFiles];
   const vm = spawnSync(process.execPath, [path.join(ROOT, 'test', 'vm', 'run.mjs'), '--', process.execPath, guard, '--', ...vitest], {
     cwd: ROOT,
     stdio: 'inherit',

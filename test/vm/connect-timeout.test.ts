@@ -3,12 +3,12 @@
 // runs), not from how a kernel version treats some port: an earlier version of
 // this test relied on the kernel dropping requests to a port held by a
 // connected socket, and a Debian security update turned that into a reset.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, connect, localCid } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, connect } from '../../src/index.js';
 import { loadBinding } from '../../src/transport/native.js';
 import { applySocketOptions, platformFor } from '../../src/transport/platform.js';
 import { nextError } from './helpers.js';
-import { startSilentPeer, type SilentPeer } from './silent-peer.js';
+import { useSilentPeer } from './silent-peer.js';
 
 const SILENT_CID = 4242;
 const PORT = 5000;
@@ -17,15 +17,7 @@ const KERNEL_DEFAULT_MS = 2000;
 /** Timers may fire a tick early relative to Date.now(); lower bounds allow for that. */
 const SLACK_MS = 50;
 
-let peer: SilentPeer;
-beforeAll(async () => {
-  peer = await startSilentPeer(SILENT_CID);
-});
-afterAll(async () => {
-  await peer?.stop();
-  // The other files expect the guest as it booted: loopback only, local CID 1.
-  expect(localCid()).toBe(1);
-});
+useSilentPeer(SILENT_CID);
 
 async function timedConnect(options: { connectTimeout?: number }) {
   const started = Date.now();
@@ -66,7 +58,7 @@ describe('connectTimeout (a peer that never answers)', () => {
   it('destroy() while the connect is pending closes quietly', async () => {
     // Long enough to be pending at destroy(), short enough that the kernel's
     // connect work (which holds the socket, and so the vhost module, until it
-    // runs) is done before afterAll unloads the module.
+    // runs) is done before the silent peer stops and unloads the module.
     const socket = connect({ cid: SILENT_CID, port: PORT, connectTimeout: 2500 });
     const events: string[] = [];
     for (const name of ['connect', 'error', 'close']) socket.on(name, () => events.push(name));

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createServer, localCid, type RedialEvent, type Server, type Socket } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { connect, createServer, type RedialEvent, type Server, type Socket } from '../../src/index.js';
 import { LOOPBACK, nextError, openFdCount, readAll, track } from './helpers.js';
-import { startSilentPeer, type SilentPeer } from './silent-peer.js';
+import { useSilentPeer } from './silent-peer.js';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js');
 const FIXTURES = join(__dirname, 'fixtures');
@@ -207,15 +207,7 @@ const SILENT_CID = 4243;
 const SILENT_PORT = 5000;
 
 describe('redial against a peer that never answers', () => {
-  let peer: SilentPeer;
-  beforeAll(async () => {
-    peer = await startSilentPeer(SILENT_CID);
-  });
-  afterAll(async () => {
-    await peer?.stop();
-    // The other files expect the guest as it booted: loopback only, local CID 1.
-    expect(localCid()).toBe(1);
-  });
+  useSilentPeer(SILENT_CID);
 
   it('redials timed-out attempts, each bounded by connectTimeout on its fresh socket', async () => {
     const started = performance.now();

@@ -1,13 +1,16 @@
 // A connect that nobody answers, under the test's control (no kernel quirk):
 // the vhost-vsock host transport, loaded for the duration, with a guest CID
 // registered whose device never runs (fixtures/silent-peer.py). init.sh leaves
-// the modules in /run/hvsock/modules; they come out again in stop(), because
-// with a host transport loaded the local-CID ioctl answers 2 instead of 1.
+// the modules in /run/hvsock/modules; they come out again when the peer stops,
+// because with a host transport loaded the local-CID ioctl answers 2 instead
+// of 1. A test file asks for one with useSilentPeer(cid).
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { localCid } from '../../src/index.js';
 
 const MODULES = ['vhost_iotlb', 'vhost', 'vhost_vsock'];
 const MODULE_DIR = '/run/hvsock/modules';
@@ -40,12 +43,11 @@ async function rmmod(m: string): Promise<void> {
 
 const loaded = (m: string) => existsSync(`/sys/module/${m}`);
 
-export interface SilentPeer {
-  readonly cid: number;
+interface SilentPeer {
   stop(): Promise<void>;
 }
 
-export async function startSilentPeer(cid: number): Promise<SilentPeer> {
+async function startSilentPeer(cid: number): Promise<SilentPeer> {
   for (const m of MODULES) if (!loaded(m)) insmod(m);
   const child = spawn('python3', [FIXTURE, String(cid)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
@@ -53,11 +55,27 @@ export async function startSilentPeer(cid: number): Promise<SilentPeer> {
   const [first] = (await Promise.race([once(lines, 'line'), exited.then(([code]) => [`exit ${code}`])])) as [string];
   if (first !== 'ready') throw new Error(`silent peer did not start: ${first}`);
   return {
-    cid,
     async stop() {
       child.stdin!.end();
       await exited;
       for (const m of [...MODULES].reverse()) await rmmod(m);
     },
   };
+}
+
+/**
+ * A silent peer at `cid` for the tests of the enclosing describe block (or
+ * file): started before the first, stopped after the last. Stopping unloads
+ * the host transport again, and the check after it holds every later file to
+ * the guest as it booted: loopback only, local CID 1.
+ */
+export function useSilentPeer(cid: number): void {
+  let peer: SilentPeer | undefined;
+  beforeAll(async () => {
+    peer = await startSilentPeer(cid);
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    expect(localCid()).toBe(1);
+  });
 }
