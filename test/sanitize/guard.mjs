@@ -1,9 +1,11 @@
 // Runs one command with the AddressSanitizer and UndefinedBehaviorSanitizer
 // runtimes preloaded, and fails when any sanitizer report was written, even
 // if the command itself passed:
-//   node test/sanitize/guard.mjs -- <command> [args...]
+//   node test/sanitize/guard.mjs [--vitest-workers] -- <command> [args...]
 // Used on this machine for the engine suite and inside the QEMU guest for the
 // vsock suite (the guest's /tmp is its own: the reports must be judged there).
+// --vitest-workers: the runtimes go to vitest's workers only, not to the
+// command itself (see workerEnv and test/sanitize/vitest.config.ts).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,9 +25,9 @@ function runtime(name) {
 }
 
 /**
- * Environment for the command. node itself is not built with ASan, so the
+ * The sanitizer variables. node itself is not built with ASan, so the
  * runtime must be preloaded to come first. Every process the command starts
- * inherits it (npx, sh, python3, vitest's forks, the suites' child nodes):
+ * inherits them (npx, sh, python3, vitest's forks, the suites' child nodes):
  * harmless, as in an uninstrumented program ASan only checks what passes its
  * interceptors (malloc/free, the mem and str functions), and a report from
  * any of them is a real bug worth failing on.
@@ -49,14 +51,38 @@ function sanitizerEnv(logDir) {
   // its first finding; halt_on_error covers any check that could recover.
   // log_path reaches libubsan through test/sanitize/ubsan-log-path.cc.
   const ubsan = ['halt_on_error=1', 'print_stacktrace=1', `log_path=${path.join(logDir, 'ubsan')}`];
-  return { ...process.env, LD_PRELOAD: preload, ASAN_OPTIONS: asan.join(':'), UBSAN_OPTIONS: ubsan.join(':') };
+  return { LD_PRELOAD: preload, ASAN_OPTIONS: asan.join(':'), UBSAN_OPTIONS: ubsan.join(':') };
 }
 
-/** Runs command under the sanitizers; returns its exit status, or 1 when it passed but reports exist. */
-export function guarded(command, { label = command.join(' '), ...options } = {}) {
+/**
+ * For a vitest run whose main process stays as it is: the sanitizer variables
+ * and HVSOCK_ADDON_PATH travel in HVSOCK_SANITIZE_WORKER_ENV, which
+ * test/sanitize/vitest.config.ts hands to vitest's workers (the processes that
+ * run the tests, load the addon and start the fixtures). vitest's main process
+ * only schedules files and reports; it loads the addon once, for globalSetup's
+ * loopback probe (test/vm/require-loopback.ts), and takes the regular build for
+ * that, a path every sanitized test takes anyway. Without the sanitizers it is
+ * spared their cost and their interplay with all of vite and node: in CI, a
+ * vitest main process under ASan once died of a segmentation fault between
+ * two passing files, with no report (node's SIGSEGV handler then stood in
+ * ASan's way), and four full reruns in the guest did not repeat it.
+ */
+function workerEnv(variables) {
+  const { HVSOCK_ADDON_PATH: addon, ...env } = process.env;
+  const forWorkers = { ...variables, ...(addon === undefined ? {} : { HVSOCK_ADDON_PATH: addon }) };
+  return { ...env, HVSOCK_SANITIZE_WORKER_ENV: JSON.stringify(forWorkers) };
+}
+
+/**
+ * Runs command under the sanitizers (with vitestWorkers, its vitest workers:
+ * see workerEnv); returns its exit status, or 1 when it passed but reports exist.
+ */
+export function guarded(command, { label = command.join(' '), vitestWorkers = false, ...options } = {}) {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsock-sanitize-'));
   try {
-    const r = spawnSync(command[0], command.slice(1), { stdio: 'inherit', ...options, env: sanitizerEnv(logDir) });
+    const variables = sanitizerEnv(logDir);
+    const env = vitestWorkers ? workerEnv(variables) : { ...process.env, ...variables };
+    const r = spawnSync(command[0], command.slice(1), { stdio: 'inherit', ...options, env });
     if (r.error) say(`cannot run ${command[0]}: ${r.error.message}`);
     const status = r.status ?? (r.signal ? 128 + os.constants.signals[r.signal] : 1);
     // Written only when a sanitizer has something to say: one file per process (.PID).
@@ -73,13 +99,14 @@ export function guarded(command, { label = command.join(' '), ...options } = {})
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const at = process.argv.indexOf('--');
+  const flags = at < 0 ? [] : process.argv.slice(2, at);
   const command = at < 0 ? [] : process.argv.slice(at + 1);
-  if (command.length === 0) {
-    say('usage: node test/sanitize/guard.mjs -- <command> [args...]');
+  if (command.length === 0 || flags.some((flag) => flag !== '--vitest-workers')) {
+    say('usage: node test/sanitize/guard.mjs [--vitest-workers] -- <command> [args...]');
     process.exitCode = 2;
   } else {
     try {
-      process.exitCode = guarded(command);
+      process.exitCode = guarded(command, { vitestWorkers: flags.includes('--vitest-workers') });
     } catch (error) {
       say(error.message);
       process.exitCode = 125;

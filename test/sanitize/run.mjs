@@ -4,7 +4,8 @@
 //   1. build-sanitize/hvsock.node (test/sanitize/build.mjs), outside build/
 //   2. the engine suite, as npm run test:engine runs it, over loopback TCP here
 //   3. the vsock suite's engine files (SANITIZED_VM_FILES) in one QEMU guest,
-//      the guard running inside the guest
+//      the guard running inside the guest, the sanitizers in vitest's workers
+//      (test/sanitize/vitest.config.ts)
 // Both load the sanitized addon through HVSOCK_ADDON_PATH (src/native.ts),
 // which test/vm/run.mjs passes into the guest with the other HVSOCK_ variables.
 import { spawnSync } from 'node:child_process';
@@ -114,9 +115,10 @@ async function main() {
   say(`the vsock suite's engine files (${vmFiles.length} of ${vmFiles.length + UNSANITIZED_VM_FILES.length}), in a QEMU guest`);
   // The guard runs in the guest: LD_PRELOAD and the options are set there,
   // and the guest's /tmp (where the reports go) is not visible from here.
+  // They go to vitest's workers, not its main process (guard.mjs, workerEnv).
   const guard = path.join(HERE, 'guard.mjs');
-  const vitest = ['npx', 'vitest', 'run', '--config', 'test/vm/vitest.config.ts', ...vmFiles];
-  const vm = spawnSync(process.execPath, [path.join(ROOT, 'test', 'vm', 'run.mjs'), '--', process.execPath, guard, '--', ...vitest], {
+  const vitest = ['npx', 'vitest', 'run', '--config', 'test/sanitize/vitest.config.ts', ...vmFiles];
+  const vm = spawnSync(process.execPath, [path.join(ROOT, 'test', 'vm', 'run.mjs'), '--', process.execPath, guard, '--vitest-workers', '--', ...vitest], {
     cwd: ROOT,
     stdio: 'inherit',
   });
