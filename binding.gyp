@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "hvsock",
-      "sources": ["native/addon.cc", "native/socket_handle.cc", "native/read_slab.cc", "native/engine_base.cc"],
+      "sources": ["native/addon.cc", "native/socket_handle.cc", "native/read_memory.cc", "native/engine_base.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -1,5 +1,5 @@
-// Module entry: one SocketHandle class, the environment's read slab (see
-// read_slab.h), and the few platform queries that need no socket.
+// Module entry: one SocketHandle class, the environment's read memory (see
+// read_memory.h), and the few platform queries that need no socket.
 #include <napi.h>
 
 #include "engine.h"
@@ -26,6 +26,16 @@ Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
                                                    info[1].As<Napi::Number>().Int32Value()));
 }
 
+// { kept, copied }: how many reads this environment handed to JavaScript in
+// the memory they were read into, and how many as exact copies.
+Napi::Value ReadMemoryStatsJs(const Napi::CallbackInfo& info) {
+  const ReadMemory& memory = info.Env().GetInstanceData<AddonData>()->read_memory;
+  Napi::Object stats = Napi::Object::New(info.Env());
+  stats.Set("kept", Napi::Number::New(info.Env(), static_cast<double>(memory.kept())));
+  stats.Set("copied", Napi::Number::New(info.Env(), static_cast<double>(memory.copied())));
+  return stats;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function handle = SocketHandle::Define(env);
@@ -33,7 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
 
   exports.Set("SocketHandle", handle);
-  exports.Set("readCopyBelow", Napi::Number::New(env, static_cast<double>(ReadSlab::kCopyBelow)));
+  exports.Set("readMemoryStats", Napi::Function::New<ReadMemoryStatsJs>(env, "readMemoryStats"));
   exports.Set("localCid", Napi::Function::New<LocalCidJs>(env, "localCid"));
   exports.Set("probe", Napi::Function::New<ProbeJs>(env, "probe"));
   exports.Set("UV_EOF", Napi::Number::New(env, UV_EOF));

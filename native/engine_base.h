@@ -8,9 +8,10 @@
 //
 // Not shared, because the two differ for real: reading, writing, connecting
 // and accepting (readiness on POSIX, posted operations on Windows), and
-// Ref()/Unref(). A uv_poll_t is active only while it watches, so its own ref
-// bit is all POSIX needs; the Windows engine's uv_async_t is always active,
-// so that engine references it only while I/O is under way.
+// Ref()/Unref(). Both engines reference their libuv handle only while I/O is
+// wanted (reading, writing, connecting), as a libuv stream is active only then:
+// POSIX because its poll handle stays armed after a pause (it narrows lazily),
+// Windows because its uv_async_t is always active.
 #pragma once
 
 #include "engine.h"

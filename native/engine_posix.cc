@@ -14,7 +14,19 @@
 // would pay them every time. So an interest that lapses stays armed until an
 // event for it arrives that nobody wants; only then is the watch narrowed. A
 // paused reader still never reads: the kernel buffer fills and the peer
-// waits, exactly as with an eager disarm.
+// waits, exactly as with an eager disarm. A watch kept armed that way must not
+// keep the process alive, though: the poll handle is referenced only while
+// the engine wants something (reading, writing or connecting), as a libuv
+// stream is active only while it reads or writes; node:net lets the loop exit
+// after uv_read_stop with nothing to write, and so does this engine.
+//
+// Closing: the watch is stopped before the fd is closed, as libuv requires of
+// a polled fd (uv_poll_stop removes it from epoll at once). Closing the fd
+// alone removes it from epoll only when no other descriptor refers to the
+// same socket; an adopted listener (listen({ fd })) is still open in the
+// process that passed it, so its registration would live on, and a queued
+// connection would then wake the loop for good, or, once the fd number is
+// reused, reach the wrong watcher.
 #include "engine_base.h"
 
 #include <errno.h>
@@ -182,6 +194,7 @@ class PosixEngine final : public EngineBase {
   // Lazily: see the top of the file. Nothing is read until ReadStart.
   int ReadStop() override {
     reading_ = false;
+    UpdateRef();
     return 0;
   }
 
@@ -215,8 +228,14 @@ class PosixEngine final : public EngineBase {
     return 0;
   }
 
-  void Ref() override { uv_ref(reinterpret_cast<uv_handle_t*>(&poll_)); }
-  void Unref() override { uv_unref(reinterpret_cast<uv_handle_t*>(&poll_)); }
+  void Ref() override {
+    ref_ = true;
+    UpdateRef();
+  }
+  void Unref() override {
+    ref_ = false;
+    UpdateRef();
+  }
 
  private:
   ~PosixEngine() override = default;
@@ -227,6 +246,7 @@ class PosixEngine final : public EngineBase {
     int err = uv_poll_init_socket(loop_, &poll_, fd());
     if (err != 0) return err;
     AddHandle(reinterpret_cast<uv_handle_t*>(&poll_));
+    UpdateRef();
     return 0;
   }
 
@@ -238,11 +258,14 @@ class PosixEngine final : public EngineBase {
 
   void StopIo() override {
     pending_.clear();
-    // The fd is closed right away, so a closed socket is visible to the peer
-    // (and to fd-leak checks) without waiting for the next loop turn. The
-    // watch needs no uv_poll_stop first: closing the (never duplicated) fd
-    // takes it out of epoll, and the uv_close that MaybeFree does right
-    // after, in this same call, drops any of its events libuv still holds.
+    // Out of epoll first (see the top of the file), then the fd is closed
+    // right away, so a closed socket is visible to the peer (and to fd-leak
+    // checks) without waiting for the next loop turn; the uv_close that
+    // MaybeFree does right after drops any events libuv still holds for it.
+    if (armed_ != kNone) {
+      uv_poll_stop(&poll_);
+      armed_ = kNone;
+    }
     if (socket_ != kInvalidSocket) ::close(fd());
   }
 
@@ -261,9 +284,28 @@ class PosixEngine final : public EngineBase {
     return err;
   }
 
+  // The handle keeps the loop alive only while the engine wants an event and
+  // the user has not unref()d it (see the top of the file).
+  void UpdateRef() {
+    if (closed_) return;
+    bool want = ref_ && Wanted() != kNone;
+    if (want == refed_) return;
+    refed_ = want;
+    if (want) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
+    } else {
+      uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+    }
+  }
+
   // Adds what is wanted now to the watch, keeping what lapsed (see the top).
   // Inside HandlePoll it waits for the end of it.
-  int Widen() { return in_poll_ ? 0 : Arm(armed_ | Wanted()); }
+  int Widen() {
+    if (in_poll_) return 0;
+    int err = Arm(armed_ | Wanted());
+    UpdateRef();
+    return err;
+  }
 
   // Returns 0 when everything went out, 1 when the kernel pushed back, or a
   // negative error.
@@ -337,6 +379,7 @@ class PosixEngine final : public EngineBase {
     int mask = Wanted();
     if ((armed_ & UV_READABLE) != 0 && !read_lapsed && !read_ended_) mask |= UV_READABLE;
     Arm(mask);
+    UpdateRef();
   }
 
   void Dispatch(int status, int events) {
@@ -442,6 +485,10 @@ class PosixEngine final : public EngineBase {
   // Inside HandlePoll: the watch is set once, when it returns.
   bool in_poll_ = false;
   int armed_ = kNone;
+  // ref()/unref() as the user set it, and whether the poll handle is
+  // referenced now (libuv references a handle when it is made).
+  bool ref_ = true;
+  bool refed_ = true;
   // Bytes asked of the kernel per read (ReadSize); 0: ask the socket.
   size_t read_size_ = 0;
   // Whether read_size_ is all the kernel can hold for the socket.

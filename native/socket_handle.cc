@@ -354,12 +354,12 @@ void SocketHandle::OnConnection(int status, AcceptedSocket* accepted) {
 }
 
 ReadSpace SocketHandle::OnAllocRead(size_t suggested) {
-  return Env().GetInstanceData<AddonData>()->read_slab.Lend(Env(), suggested);
+  return Env().GetInstanceData<AddonData>()->read_memory.Lend(Env(), suggested);
 }
 
-// onread(nread, arrayBuffer, offset): the bytes are arrayBuffer[offset, offset
-// + nread), JavaScript's to keep (see ReadSlab); onread(status) at the end of
-// the stream or on an error.
+// onread(nread, arrayBuffer): the bytes are arrayBuffer[0, nread), and the
+// ArrayBuffer is the chunk's alone (see read_memory.h); onread(status) at the
+// end of the stream or on an error.
 void SocketHandle::OnRead(intptr_t nread) {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
@@ -367,9 +367,14 @@ void SocketHandle::OnRead(intptr_t nread) {
     Emit(kOnRead, {Status(env, static_cast<int>(nread))});
     return;
   }
-  size_t offset = 0;
-  napi_value slab = env.GetInstanceData<AddonData>()->read_slab.Take(env, static_cast<size_t>(nread), &offset);
-  Emit(kOnRead, {Status(env, static_cast<int>(nread)), slab, Napi::Number::New(env, static_cast<double>(offset))});
+  napi_value chunk = env.GetInstanceData<AddonData>()->read_memory.Take(env, static_cast<size_t>(nread));
+  // No memory for the copy: the bytes cannot reach JavaScript, so the
+  // stream fails rather than lose them silently.
+  if (chunk == nullptr) {
+    Emit(kOnRead, {Status(env, UV_ENOBUFS)});
+    return;
+  }
+  Emit(kOnRead, {Status(env, static_cast<int>(nread)), chunk});
 }
 
 void SocketHandle::OnWriteDone(int status) {

@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "engine.h"
-#include "read_slab.h"
+#include "read_memory.h"
 
 namespace hvsock {
 
 struct AddonData {
   Napi::FunctionReference handle_constructor;
-  ReadSlab read_slab;
+  ReadMemory read_memory;
 };
 
 class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineListener {

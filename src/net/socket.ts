@@ -354,7 +354,7 @@ export class Socket extends Duplex {
   #attach(handle: NativeHandle): void {
     this.#handle = handle;
     if (!this.#refed) handle.unref();
-    handle.onread = (nread, arrayBuffer, offset) => this.#onRead(nread, arrayBuffer, offset);
+    handle.onread = (nread, arrayBuffer) => this.#onRead(nread, arrayBuffer);
     handle.onwrite = (status) => this.#onWrite(status);
   }
 
@@ -482,18 +482,14 @@ export class Socket extends Duplex {
     callback(status < 0 ? systemError(status, 'write', { windowsError: this.#handle?.windowsError }) : null);
   }
 
-  #onRead(nread: number, arrayBuffer?: ArrayBuffer, offset = 0): void {
+  #onRead(nread: number, arrayBuffer?: ArrayBuffer): void {
     const handle = this.#handle;
     if (handle === null) return;
     if (nread > 0 && arrayBuffer !== undefined) {
       this.bytesRead += nread;
       this.#touch();
-      // The kernel wrote the bytes into memory that is ours: a view, no copy,
-      // except for a small read, whose space the next read reuses and which
-      // Node's Buffer pool holds more cheaply (native/read_slab.h).
-      const view = Buffer.from(arrayBuffer, offset, nread);
-      const chunk = nread < loadBinding().readCopyBelow ? Buffer.from(view) : view;
-      if (!this.push(chunk) && this.#handle !== null) {
+      // The ArrayBuffer is this chunk's alone (native/read_memory.h): no copy here.
+      if (!this.push(Buffer.from(arrayBuffer, 0, nread)) && this.#handle !== null) {
         this.#reading = false;
         this.#handle.readStop();
       }

@@ -8,11 +8,11 @@ export interface NativeHandleCallbacks {
   onconnect?: (status: number) => void;
   onconnection?: (status: number, handle: NativeHandle | undefined) => void;
   /**
-   * nread > 0: the bytes are `arrayBuffer[offset, offset + nread)`, the
-   * caller's to keep (reads below `readCopyBelow` bytes must be copied: their
-   * space is reused by the next read); otherwise UV_EOF or an error.
+   * nread > 0: the bytes are `arrayBuffer[0, nread)`, and the ArrayBuffer is
+   * this chunk's alone, never read into again (native/read_memory.h);
+   * otherwise UV_EOF or an error.
    */
-  onread?: (nread: number, arrayBuffer?: ArrayBuffer, offset?: number) => void;
+  onread?: (nread: number, arrayBuffer?: ArrayBuffer) => void;
   onwrite?: (status: number) => void;
 }
 
@@ -51,8 +51,8 @@ export interface NativeHandle extends NativeHandleCallbacks {
 
 export interface NativeBinding {
   SocketHandle: new () => NativeHandle;
-  /** Reads shorter than this must be copied out of the read slab inside onread. */
-  readCopyBelow: number;
+  /** How many reads were handed over in the memory they landed in (kept) and how many as exact copies. */
+  readMemoryStats(): { kept: number; copied: number };
   localCid(): number;
   probe(family: number, protocol: number): number;
   UV_EOF: number;

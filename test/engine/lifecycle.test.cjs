@@ -8,10 +8,12 @@ const { once } = require('node:events');
 const path = require('node:path');
 const { after, describe, it } = require('node:test');
 const { Worker } = require('node:worker_threads');
-const { listen, connect, readAll, closeAll, event, later, until } = require('./helpers.cjs');
+const net = require('node:net');
+const { listen, connect, readAll, closeAll, event, later, until, rawListener, closeRawHandles, transport } = require('./helpers.cjs');
 
 const T = { timeout: 120_000 };
 after(closeAll);
+after(closeRawHandles);
 
 /** libuv handles of this thread's loop, ours included (uv_poll on POSIX, uv_async on Windows), by address. */
 function loopHandles() {
@@ -104,6 +106,59 @@ describe('lifecycle over the engine', () => {
       }
     });
   }
+
+  it('lets a process exit once a paused socket has stopped reading, as node:net does', T, async () => {
+    // One byte, on which the child pauses; then 32 KiB, more than its stream
+    // buffers (16 KiB), in one piece: the socket reads it, stops reading
+    // (readStop) and the kernel has nothing more for it, so no event will
+    // ever come. With nothing else to do, node:net's process exits; so must ours.
+    let peer;
+    const server = net.createServer((socket) => {
+      peer = socket.on('error', () => {});
+      socket.write('x');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const outcomes = {};
+      for (const how of ['net', 'hvsock-tcp']) {
+        const { ready, exited, proc } = child('paused-child.cjs', how, String(server.address().port));
+        assert.equal(String(await ready), 'paused\n', how);
+        peer.write(Buffer.alloc(32 * 1024, 1));
+        const code = await Promise.race([exited, later(10_000, 'still running')]);
+        if (code === 'still running') proc.kill();
+        outcomes[how] = code;
+      }
+      assert.deepEqual(outcomes, { net: 0, 'hvsock-tcp': 0 });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('takes a closed listener out of the loop when another process keeps its socket (listen({ fd }))', { ...T, skip: process.platform === 'win32' || transport !== 'tcp' }, async () => {
+    // As systemd: this process made the listening socket and keeps it; the
+    // child adopts it, closes its server, and then connections queue on the
+    // socket. Had the child closed its fd while still watching it, epoll would
+    // keep reporting the (still open) socket readable to a loop that no
+    // longer has a watcher for it: 100 % CPU.
+    const { h, port } = rawListener(64);
+    const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'adopted-close-child.cjs')], {
+      stdio: ['pipe', 'pipe', 'inherit', h.fd],
+    });
+    try {
+      const [line] = await once(proc.stdout, 'data');
+      assert.equal(String(line), 'closed\n');
+      const clients = Array.from({ length: 8 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+      await Promise.all(clients.map((c) => once(c, 'connect')));
+      proc.stdin.write('measure\n');
+      const [report] = await once(proc.stdout, 'data');
+      const cpuMs = Number(/^cpu (\d+)/.exec(String(report))?.[1]);
+      for (const c of clients) c.destroy();
+      assert.ok(cpuMs < 250, `the child used ${cpuMs} ms of CPU in one idle second`);
+    } finally {
+      proc.kill();
+    }
+  });
 
   it('keeps a process alive while a ref()d server listens', T, async () => {
     const { ready, exited, proc } = child('ref-child.cjs');

@@ -6,7 +6,7 @@
 const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { after, describe, it } = require('node:test');
-const { listen, connect, newSocket, target, readAll, closeAll, event, later, loadBinding, pattern, sleep } = require('./helpers.cjs');
+const { listen, connect, newSocket, target, readAll, closeAll, event, later, pattern, sleep } = require('./helpers.cjs');
 
 const T = { timeout: 60_000 };
 after(closeAll);
@@ -115,43 +115,6 @@ describe('streams over the engine', () => {
     client.end(up);
     assert.ok((await clientGot).equals(down), 'client received the server bytes intact');
     assert.ok((await serverGot).equals(up), 'server received the client bytes intact');
-  });
-
-  it('hands large reads out as views of shared read memory that no later read overwrites, and small reads as pooled copies', T, async () => {
-    const { readCopyBelow } = loadBinding();
-    const small = Array.from({ length: 8 }, (_, i) => Buffer.from(`message ${i}`));
-    const bulk = pattern(8 * 1024 * 1024, 13);
-    const { port } = await listen(async (socket) => {
-      // One small message at a time, each read on its own before the next.
-      for (const message of small) {
-        socket.write(message);
-        await event(socket, 'data');
-      }
-      socket.end(bulk);
-    });
-    const client = connect(port);
-    const chunks = [];
-    client.on('data', (chunk) => {
-      chunks.push(chunk);
-      if (chunks.length <= small.length) client.write('ack');
-    });
-    await event(client, 'end');
-    client.end();
-
-    // Every chunk was kept, none copied: had a later read reused the memory
-    // of an earlier chunk, the kept bytes would no longer match.
-    assert.deepEqual(chunks.slice(0, small.length).map(String), small.map(String));
-    assert.ok(Buffer.concat(chunks.slice(small.length)).equals(bulk), 'the bulk bytes arrived intact');
-    const large = chunks.filter((chunk) => chunk.length >= readCopyBelow);
-    assert.ok(large.length >= 2, `large reads: ${large.length}`);
-    // Views: large chunks sit side by side in read memory larger than one of them.
-    const shared = new Set(large.map((chunk) => chunk.buffer));
-    assert.ok(shared.size < large.length, `${large.length} large chunks in ${shared.size} ArrayBuffers`);
-    // Small ones are copies in Node's Buffer pool, so that keeping one never pins read memory.
-    for (const chunk of chunks.filter((c) => c.length < readCopyBelow)) {
-      assert.ok(!shared.has(chunk.buffer), 'a small chunk is not a view of read memory');
-      assert.ok(chunk.buffer.byteLength <= Buffer.poolSize, `a small chunk's memory: ${chunk.buffer.byteLength} bytes`);
-    }
   });
 
   it('stops reading while the reader is paused, holds the writer back, and delivers everything after resume', T, async () => {

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { connect, type Socket } from '../../src/index.js';
 import { LOOPBACK, closeServer, connected, echoServer, listen, nextError, openFdCount, readAll } from './helpers.js';
@@ -125,5 +128,45 @@ describe('lifecycle', () => {
     socket.write('early ');
     socket.end('bird');
     expect((await readAll(socket)).toString()).toBe('early bird');
+  });
+
+  it('lets a process exit once a paused socket has stopped reading, side by side with node:net', async () => {
+    // test/engine/fixtures/paused-child.cjs: the child pauses on the first
+    // byte; then 32 KiB, more than its stream buffers, arrives in one piece,
+    // it stops reading, and nothing more comes. node:net's child (over TCP in
+    // this guest) exits by itself; hvsock's (over vsock) must too.
+    const fixture = path.join(__dirname, '..', 'engine', 'fixtures', 'paused-child.cjs');
+    const peers: Array<{ write(data: Buffer | string): unknown }> = [];
+    const tcp = net.createServer((p) => {
+      p.on('error', () => {});
+      p.write('x');
+      peers.push(p);
+    });
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const vsock = await listen((p) => {
+      p.on('error', () => {});
+      p.write('x');
+      peers.push(p);
+    });
+    try {
+      const outcomes: Record<string, number | string | null> = {};
+      for (const [how, port] of [
+        ['net', (tcp.address() as net.AddressInfo).port],
+        ['hvsock-vsock', vsock.port],
+      ] as const) {
+        const child = spawn(process.execPath, [fixture, how, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+        const [line] = await once(child.stdout, 'data');
+        expect(String(line)).toBe('paused\n');
+        peers.at(-1)!.write(Buffer.alloc(32 * 1024, 1));
+        const timer = new Promise<string>((resolve) => setTimeout(resolve, 20_000, 'still running'));
+        outcomes[how] = await Promise.race([closed, timer]);
+        child.kill();
+      }
+      expect(outcomes).toEqual({ net: 0, 'hvsock-vsock': 0 });
+    } finally {
+      tcp.close();
+    }
   });
 });
