@@ -21,7 +21,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { after, before, describe, it } = require('node:test');
+const { after, beforeEach, describe, it } = require('node:test');
 
 const PLANTED = path.join(__dirname, 'fixtures', 'planted.exe');
 const PLANTED_ID = '0badc0de-0000-4000-8000-0000000000ab';
@@ -43,14 +43,17 @@ const cli = () => path.join(path.dirname(require.resolve('hvsock')), 'cli', 'mai
 const lower = (text) => String(text).toLowerCase();
 
 describe('host tools never run a program planted in the current folder', () => {
+  // A fresh folder per test, so each test's markers are its own.
+  const folders = [];
   let dir;
-  before(() => {
+  beforeEach(() => {
     if (skip) return;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsock-planted-'));
+    folders.push(dir);
     for (const name of PROGRAMS) fs.copyFileSync(PLANTED, path.join(dir, name));
   });
   after(() => {
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
   });
 
   /** Markers the planted programs left (each run of one leaves <name>.ran). */
