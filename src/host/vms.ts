@@ -188,11 +188,19 @@ function hypervError(error: Error & { code?: unknown; stderr?: string; syscall?:
 
 async function invoke(script: string, env: Record<string, string>, run: Runner, name?: string): Promise<string> {
   const command = powershellCommand(script, env);
+  let output: { stdout: string; stderr: string };
   try {
-    return (await run(command)).stdout;
+    output = await run(command);
   } catch (error) {
     throw hypervError(error as Error, command.file, name);
   }
+  // Every script prints JSON (an empty list is "[]"): nothing at all means a PowerShell that is not
+  // Windows PowerShell with the Hyper-V module (Wine's stand-in, say), which is named by its path.
+  if (output.stdout.trim() === '') {
+    const said = output.stderr.replace(/\s+/g, ' ').trim();
+    throw Object.assign(new Error(`PowerShell (${command.file}) printed nothing${said === '' ? '' : `: ${said.slice(0, 160)}`}`), { path: command.file });
+  }
+  return output.stdout;
 }
 
 /** Every Hyper-V VM on this host (Get-VM), through PowerShell. */

@@ -116,6 +116,9 @@ describe('Hyper-V VM helpers: parsing ConvertTo-Json output (documented shapes, 
     const missing = (await listVms(failing('', 'ENOENT')).then(() => undefined, (e: unknown) => e)) as Error & { path?: string };
     expect(missing).toMatchObject({ code: 'ENOSYS', syscall: 'powershell', path: powershellCommand('').file });
     expect(missing.message).toContain(`powershell.exe not found at ${powershellCommand('').file}`);
+    // One that runs but prints nothing (Wine's stand-in powershell.exe does) is named by its path too.
+    const silent = (await listVms(fake('')).then(() => undefined, (e: unknown) => e)) as Error & { path?: string };
+    expect(silent).toMatchObject({ message: `PowerShell (${powershellCommand('').file}) printed nothing`, path: powershellCommand('').file });
     await expect(getVmId('ghost', failing('HVSOCK_NO_SUCH_VM'))).rejects.toMatchObject({ code: 'ENOENT', message: /"ghost"/ });
     await expect(getVmId('twin', failing('HVSOCK_AMBIGUOUS_VM'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(listVms(failing("Get-VM : The term 'Get-VM' is not recognized"))).rejects.toMatchObject({ code: 'ENOSYS', message: /Hyper-V PowerShell module/ });
