@@ -104,6 +104,8 @@ describe('host tools never run a program planted in the current folder', () => {
     assert.equal(report.wslServer.event, 'wsldown', JSON.stringify(report.wslServer));
     namesMissing(report.wslServer.value.attempts[0].reason, 'wsl.exe');
     for (const name of ['getVmId', 'listVms', 'getNestedStatus', 'setNested']) powershellOutcome(report[name]);
+    // The runner behind the lookup refuses a bare name outright (a second line of defence).
+    assert.deepEqual(report.bareName, { exitCode: null, stdout: '', stderr: '', error: 'refused to run wsl.exe by bare name (a full path is needed on Windows)' });
   });
 
   it('the CLI: `hvsock wsl id`, `vm id`, `vm list`, `vm nested` run in the folder', T, () => {
