@@ -129,6 +129,8 @@ on any or children never does), inside WSL 2 the VM it runs in. The ID changes e
 restarts; hvsock listen/echo wsl:<port> follow it. Tries, in order, and never starts WSL:
 wsl.exe (wslinfo --vm-id in a running distribution), HcsEnumerateComputeSystems (administrators
 and Hyper-V Administrators), the HKLM\\...\\HostComputeService\\VolatileStore\\ComputeSystem
-registry key, hcsdiag list (administrators). Exits 3, listing why each failed, when none works.
+registry key, hcsdiag list (administrators). wsl.exe and hcsdiag.exe run from
+%SystemRoot%\\System32, never from the current folder. Exits 3, listing why each failed, when
+none works.
   --json   { vmId, source, attempts } (vmId null and attempts when not found)`,
 };

@@ -3,11 +3,14 @@
 // travels in an environment variable that fixed scripts read, so a name like
 // "x'; Remove-Item C:\ -Recurse; '" is only ever compared with VM names.
 // The scripts emit JSON (ConvertTo-Json) and the parsers here read it.
+// powershell.exe runs by full path, never looked for in the current folder
+// (system-programs.ts says why).
 import { execFile } from 'node:child_process';
 import { ERR_INVALID_ARG_VALUE, systemError } from '../errors/errors.js';
 import { normalizeGuid } from '../address/guid.js';
 import { uvErrno } from '../transport/platform.js';
 import { validateBoolean, validateString } from '../errors/validate.js';
+import { systemProgramPath, type SystemProgramContext } from './system-programs.js';
 
 /** The environment variable that carries the VM name into every script. */
 export const VM_NAME_VARIABLE = 'HVSOCK_VM_NAME';
@@ -39,6 +42,7 @@ export interface NestedStatus extends VmInfo {
 }
 
 export interface PowerShellCommand {
+  /** Windows PowerShell's full path: %SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe. */
   file: string;
   args: string[];
   /** Variables added to the environment: the only way data reaches the script. */
@@ -71,9 +75,9 @@ ConvertTo-Json -Compress -InputObject ([ordered]@{ ${VM_FIELDS} })`,
 } as const;
 
 /** The exact command line for a script: fixed arguments, the script base64-encoded as UTF-16LE. */
-export function powershellCommand(script: string, env: Record<string, string> = {}): PowerShellCommand {
+export function powershellCommand(script: string, env: Record<string, string> = {}, context?: SystemProgramContext): PowerShellCommand {
   return {
-    file: 'powershell.exe',
+    file: systemProgramPath('powershell.exe', context),
     args: ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', Buffer.from(script, 'utf16le').toString('base64')],
     env,
   };
@@ -151,17 +155,25 @@ export type Runner = (command: PowerShellCommand) => Promise<{ stdout: string; s
 /** Runs a command for real: powershell.exe with the data in its environment. */
 export const runPowerShell: Runner = (command) =>
   new Promise((resolve, reject) => {
+    // Off Windows there is no Windows PowerShell to start (and C:\… would be a relative name there).
+    if (process.platform !== 'win32') {
+      reject(systemError(uvErrno('ENOSYS'), 'powershell', { hint: `Hyper-V VM management runs on the Windows host; this is ${process.platform}` }));
+      return;
+    }
     execFile(command.file, command.args, { env: { ...process.env, ...command.env }, windowsHide: true, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       if (error === null) resolve({ stdout, stderr });
       else reject(Object.assign(error, { stdout, stderr }));
     });
   });
 
-/** Turns a failed PowerShell run into a typed error. */
-function hypervError(error: Error & { code?: unknown; stderr?: string }, name?: string): Error {
+/** Turns a failed PowerShell run (of `file`) into a typed error. */
+function hypervError(error: Error & { code?: unknown; stderr?: string; syscall?: unknown }, file: string, name?: string): Error {
   const stderr = error.stderr ?? '';
+  if (error.code === 'ENOSYS' && error.syscall === 'powershell') return error;
   if (error.code === 'ENOENT') {
-    return systemError(uvErrno('ENOSYS'), 'powershell', { hint: 'Hyper-V VM management needs Windows with PowerShell' });
+    // Not there at its full path: say where it was looked for (`path`, and in the message).
+    const missing = systemError(uvErrno('ENOSYS'), 'powershell', { hint: `powershell.exe not found at ${file}: Hyper-V VM management needs Windows with Windows PowerShell` });
+    return Object.assign(missing, { path: file });
   }
   if (stderr.includes('HVSOCK_NO_SUCH_VM')) return systemError(uvErrno('ENOENT'), 'Get-VM', { hint: `no VM is named ${JSON.stringify(name)}` });
   if (stderr.includes('HVSOCK_AMBIGUOUS_VM')) return ERR_INVALID_ARG_VALUE('name', name, 'matches more than one VM');
@@ -175,11 +187,20 @@ function hypervError(error: Error & { code?: unknown; stderr?: string }, name?: 
 }
 
 async function invoke(script: string, env: Record<string, string>, run: Runner, name?: string): Promise<string> {
+  const command = powershellCommand(script, env);
+  let output: { stdout: string; stderr: string };
   try {
-    return (await run(powershellCommand(script, env))).stdout;
+    output = await run(command);
   } catch (error) {
-    throw hypervError(error as Error, name);
+    throw hypervError(error as Error, command.file, name);
   }
+  // Every script prints JSON (an empty list is "[]"): nothing at all means a PowerShell that is not
+  // Windows PowerShell with the Hyper-V module (Wine's stand-in, say), which is named by its path.
+  if (output.stdout.trim() === '') {
+    const said = output.stderr.replace(/\s+/g, ' ').trim();
+    throw Object.assign(new Error(`PowerShell (${command.file}) printed nothing${said === '' ? '' : `: ${said.slice(0, 160)}`}`), { path: command.file });
+  }
+  return output.stdout;
 }
 
 /** Every Hyper-V VM on this host (Get-VM), through PowerShell. */

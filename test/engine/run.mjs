@@ -5,6 +5,9 @@
 //                                     run by Windows node.exe under Wine
 //   node test/engine/run.mjs --hyperv on Windows only: the same suite through the
 //                                     public API over real AF_HYPERV (loopback)
+// Names after the options run only those files (`--wine wsl planted-programs`
+// runs wsl.test.cjs and planted-programs.test.cjs): all.cjs reads them from
+// HVSOCK_ENGINE_FILES, which reaches Windows node under Wine too.
 // The suite drives Socket and Server over loopback TCP through the internal
 // transport, so the same assertions hold both engines to the same behaviour.
 // Under Wine it also checks that the public API fails cleanly without AF_HYPERV.
@@ -22,7 +25,9 @@ const WINE = '/usr/lib/wine/wine64';
 const PACKAGES = ['wine64', 'g++-mingw-w64-x86-64-posix', 'mingw-w64-tools'];
 const SUITE_TIMEOUT_MS = 15 * 60 * 1000;
 const log = (message) => process.stderr.write(`hvsock wine: ${message}\n`);
-
+/** The files to run (names without .test.cjs), or all when none is given. */
+const ONLY = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+if (ONLY.length > 0) process.env.HVSOCK_ENGINE_FILES = ONLY.join(',');
 
 function runNative(transport) {
   const env = { ...process.env, HVSOCK_ENGINE_TRANSPORT: transport };
@@ -79,6 +84,18 @@ function stage() {
   return dir;
 }
 
+/**
+ * fixtures/planted.exe, the stand-in for wsl.exe/powershell.exe/hcsdiag.exe
+ * that planted-programs.test.cjs plants in a current folder: built here, on
+ * Linux, because Windows node under Wine cannot run the cross compiler.
+ */
+function buildPlanted(dir) {
+  const source = path.join(HERE, 'fixtures', 'planted.c');
+  const exe = path.join(dir, 'test', 'fixtures', 'planted.exe');
+  const r = run('x86_64-w64-mingw32-gcc', ['-municode', '-O2', '-s', '-Wall', '-Werror', '-o', exe, source], { log });
+  if (r.status !== 0) throw new Error('hvsock wine: building test/engine/fixtures/planted.c failed');
+}
+
 function runWine() {
   const update = makeUpdater(log);
   ensurePackages(PACKAGES, log, update, 'hvsock wine');
@@ -91,6 +108,7 @@ function runWine() {
     throw new Error('hvsock wine: the win32 cross build failed');
   }
   const dir = stage();
+  buildPlanted(dir);
   const out = path.join(dir, 'output.txt');
   const fd = fs.openSync(out, 'w');
   log(`running the engine suite with Windows Node ${version} under Wine`);

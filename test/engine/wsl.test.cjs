@@ -6,8 +6,8 @@
 // the server before and after the change, the old address is gone, and the
 // events carry the IDs. The lookup itself (getWslVmId) runs for real where
 // it is safe: on Linux it refuses without running anything, under Wine every
-// source fails for a reason of its own (no wsl.exe, no computecore.dll, no
-// registry key, no hcsdiag).
+// source fails for a reason of its own (no wsl.exe or hcsdiag.exe at their
+// full paths in system32, no computecore.dll, no registry key).
 'use strict';
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
@@ -204,10 +204,11 @@ describe('the real WSL VM ID lookup on this machine', () => {
 
   if (underWine) {
     const REASONS = [
-      ['wsl.exe', /ENOENT/],
+      // Looked for by full path in Wine's C:\windows\system32 (planted-programs.test.cjs: never by bare name).
+      ['wsl.exe', /not found at [A-Z]:\\windows\\system32\\wsl\.exe/i],
       ['hcs', /computecore\.dll could not be loaded/],
       ['registry', /VolatileStore\\ComputeSystem does not exist/],
-      ['hcsdiag', /ENOENT/],
+      ['hcsdiag', /not found at [A-Z]:\\windows\\system32\\hcsdiag\.exe/i],
     ];
 
     it('under Wine every source fails for its own recorded reason, in order', T, async () => {

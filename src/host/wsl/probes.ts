@@ -1,13 +1,16 @@
 // The real sources behind getWslVmId: programs (wsl.exe, hcsdiag, wslinfo)
-// run with argument arrays and never a shell, the registry and HCS through
+// run with argument arrays and never a shell, the Windows ones by full path
+// (system-programs.ts says why), the registry and HCS through
 // the addon. Everything here only gathers; judging is in wsl-parse.ts and the
 // order in wsl-vm-id.ts, where tests put recorded answers in their place.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
+import { win32 } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { loadBinding } from '../../transport/native.js';
 import { decodeConsoleOutput, type ComputeSystemKey } from './parse.js';
+import { systemProgramPath, type SystemProgram } from '../system-programs.js';
 
 /** Where HCS mirrors every running compute system, one subkey per ID (under HKLM). */
 export const COMPUTE_SYSTEMS_KEY = 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\HostComputeService\\VolatileStore\\ComputeSystem';
@@ -39,6 +42,8 @@ export interface WslProbes {
   /** The kernel release: uname -r, the same string as /proc/sys/kernel/osrelease. */
   kernelRelease: string;
   env: Readonly<Record<string, string | undefined>>;
+  /** A Windows program's full path (C:\Windows\System32\wsl.exe): what `run` is given, never a bare name. */
+  programPath: (program: SystemProgram) => string;
   run: CommandRunner;
   readComputeSystems: () => ComputeSystemListing;
   enumerateComputeSystems: () => Promise<HcsAnswer>;
@@ -46,6 +51,11 @@ export interface WslProbes {
 
 export const runCommand: CommandRunner = (file, args) =>
   new Promise((resolve) => {
+    // On Windows a name without a folder would be looked for in the current folder first (system-programs.ts).
+    if (process.platform === 'win32' && !win32.isAbsolute(file)) {
+      resolve({ exitCode: null, stdout: '', stderr: '', error: `refused to run ${file} by bare name (a full path is needed on Windows)` });
+      return;
+    }
     execFile(
       file,
       [...args],
@@ -126,6 +136,7 @@ export function systemProbes(): WslProbes {
     platform: process.platform,
     kernelRelease: kernelRelease(),
     env: process.env,
+    programPath: (program) => systemProgramPath(program),
     run: runCommand,
     readComputeSystems,
     enumerateComputeSystems,

@@ -10,6 +10,9 @@
 //                4. hcsdiag list (administrators only)
 //   inside WSL 2 1. $WSL2_VM_ID   2. wslinfo --vm-id  — the VM this distribution runs in
 // None of them starts WSL: a lookup while WSL is down fails, it does not boot it.
+// wsl.exe and hcsdiag.exe run by full path, %SystemRoot%\System32\… (never
+// looked for in the current folder: system-programs.ts), and a missing one is
+// reported by that path.
 import { isGuid, normalizeGuid } from '../../address/guid.js';
 import {
   hcsErrorMessage,
@@ -58,9 +61,6 @@ export interface WslVmNotFoundError extends Error {
 /** HCS_E_ACCESS_DENIED: HCS serves administrators and Hyper-V Administrators only. */
 export const HCS_E_ACCESS_DENIED = 0x8037011b;
 
-const WSL_EXE = 'wsl.exe';
-const HCSDIAG = 'hcsdiag.exe';
-
 function wslVmNotFound(attempts: WslVmIdAttempt[]): WslVmNotFoundError {
   const list = attempts.map((a) => `${a.source}: ${a.reason}`).join('; ');
   const error = new Error(`no running WSL 2 VM was found (${list})`) as WslVmNotFoundError;
@@ -74,9 +74,9 @@ function shown(text: string): string {
   return line.length > 160 ? `${line.slice(0, 160)}…` : line;
 }
 
-/** Why a program gave no usable output, or undefined when it ran and exited 0. */
-function commandFailure(outcome: CommandOutcome, what: string): string | undefined {
-  if (outcome.error === 'ENOENT') return `${what} was not found (ENOENT)`;
+/** Why a program gave no usable output, or undefined when it ran and exited 0; `path` is the full path it was run by (Windows). */
+function commandFailure(outcome: CommandOutcome, what: string, path?: string): string | undefined {
+  if (outcome.error === 'ENOENT') return path === undefined ? `${what} was not found (ENOENT)` : `${what}: not found at ${path}`;
   if (outcome.error !== undefined) return `${what} did not finish (${outcome.error})`;
   if (outcome.exitCode !== 0) {
     const said = shown(outcome.stderr || outcome.stdout);
@@ -87,16 +87,17 @@ function commandFailure(outcome: CommandOutcome, what: string): string | undefin
 
 /** 1 (Windows): ask a running WSL 2 distribution. Never starts one: only distributions already running are asked. */
 async function fromWslExe(probes: WslProbes): Promise<Found> {
-  const listed = await probes.run(WSL_EXE, ['--list', '--running', '--quiet']);
-  const failed = commandFailure(listed, 'wsl.exe --list --running');
+  const wsl = probes.programPath('wsl.exe');
+  const listed = await probes.run(wsl, ['--list', '--running', '--quiet']);
+  const failed = commandFailure(listed, 'wsl.exe --list --running', wsl);
   if (failed !== undefined) return { reason: listed.error === 'ENOENT' ? `${failed}: WSL is not installed` : failed };
   const distributions = parseRunningDistributions(listed.stdout);
   if (distributions.length === 0) return { reason: 'no WSL distribution is running (WSL is not started to ask)' };
   const reasons: string[] = [];
   for (const name of distributions) {
     // --exec runs wslinfo itself, without the distribution's shell.
-    const asked = await probes.run(WSL_EXE, ['--distribution', name, '--exec', 'wslinfo', '--vm-id']);
-    const why = commandFailure(asked, 'wslinfo --vm-id');
+    const asked = await probes.run(wsl, ['--distribution', name, '--exec', 'wslinfo', '--vm-id']);
+    const why = commandFailure(asked, 'wslinfo --vm-id', wsl);
     if (why !== undefined) {
       const old = /--vm-id|invalid|not found|no such file/i.test(asked.stderr + asked.stdout);
       reasons.push(`${name}: ${why}${old ? ' (WSL releases before mid-2025 have no wslinfo --vm-id: wsl --update)' : ''}`);
@@ -146,8 +147,9 @@ function fromRegistry(probes: WslProbes): Found {
 
 /** 4 (Windows): the administrators' diagnostic tool. */
 async function fromHcsdiag(probes: WslProbes): Promise<Found> {
-  const listed = await probes.run(HCSDIAG, ['list']);
-  const failed = commandFailure(listed, 'hcsdiag list');
+  const hcsdiag = probes.programPath('hcsdiag.exe');
+  const listed = await probes.run(hcsdiag, ['list']);
+  const failed = commandFailure(listed, 'hcsdiag list', hcsdiag);
   if (failed !== undefined) return { reason: listed.error === undefined ? `${failed} (it needs an elevated prompt)` : failed };
   const found = parseHcsdiagList(listed.stdout);
   return 'vmId' in found ? found : { reason: `hcsdiag list ${found.reason}` };

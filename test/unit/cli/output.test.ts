@@ -8,7 +8,7 @@ import { HV_GUID_LOOPBACK, HV_GUID_PARENT, HV_GUID_WILDCARD, VMADDR_CID_ANY } fr
 import { decodeSockaddr, encodeSockaddrHv, encodeSockaddrVm, resolveAddress, type HvSocketAddress } from '../../../src/address/address.js';
 import { serviceIdFromPort } from '../../../src/address/guid.js';
 import { ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, systemError } from '../../../src/errors/errors.js';
-import { getVmId, type Runner } from '../../../src/host/vms.js';
+import { getVmId, powershellCommand, type Runner } from '../../../src/host/vms.js';
 import { uvErrno } from '../../../src/transport/platform.js';
 import { addressJson, addressText, cidText, peerText } from '../../../src/cli/addresses.js';
 import { listeningLine } from '../../../src/cli/bridge.js';
@@ -115,7 +115,7 @@ describe("the library's errors in the CLI's words", () => {
     expect(none?.message).toBe('no VM is named "MyVM" (ENOENT)');
     expect(exitCodeFor(none)).toBe(EXIT_FAILURE);
     const noPowerShell = await lookup(failing('', 'ENOENT'));
-    expect(noPowerShell?.message).toBe('Hyper-V VM management needs Windows with PowerShell (ENOSYS)');
+    expect(noPowerShell?.message).toBe(`powershell.exe not found at ${powershellCommand('').file}: Hyper-V VM management needs Windows with Windows PowerShell (ENOSYS)`);
     expect(exitCodeFor(noPowerShell)).toBe(EXIT_UNAVAILABLE);
     const shared = await lookup(failing('HVSOCK_AMBIGUOUS_VM'));
     expect(shared).toBeInstanceOf(UsageError);

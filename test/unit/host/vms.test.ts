@@ -39,7 +39,11 @@ function fake(...answers: string[]): Runner & { calls: PowerShellCommand[] } {
 describe('Hyper-V VM helpers: PowerShell command lines', () => {
   it('builds a fixed argument list with the script UTF-16LE base64 encoded', () => {
     const command = powershellCommand('Get-VM', { A: 'b' });
-    expect(command.file).toBe('powershell.exe');
+    // By full path (never a bare name the current folder could answer), C:\Windows when SystemRoot is unset (this Linux run).
+    expect(command.file).toBe(process.platform === 'win32' ? command.file : 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
+    expect(command.file).toMatch(/^[A-Za-z]:\\.*\\System32\\WindowsPowerShell\\v1\.0\\powershell\.exe$/);
+    const elsewhere = powershellCommand('Get-VM', {}, { env: { SystemRoot: 'D:\\Win' }, arch: 'x64', exists: () => false });
+    expect(elsewhere.file).toBe('D:\\Win\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
     expect(command.args.slice(0, -1)).toEqual(FIXED_ARGS);
     expect(decode(command)).toBe('Get-VM');
     expect(command.env).toEqual({ A: 'b' });
@@ -108,7 +112,13 @@ describe('Hyper-V VM helpers: parsing ConvertTo-Json output (documented shapes, 
     const failing = (stderr: string, code?: string): Runner => async () => {
       throw Object.assign(new Error('failed'), { stderr, code });
     };
-    await expect(listVms(failing('', 'ENOENT'))).rejects.toMatchObject({ code: 'ENOSYS', syscall: 'powershell' });
+    // Not at its full path: ENOSYS (no PowerShell here), naming where it was looked for.
+    const missing = (await listVms(failing('', 'ENOENT')).then(() => undefined, (e: unknown) => e)) as Error & { path?: string };
+    expect(missing).toMatchObject({ code: 'ENOSYS', syscall: 'powershell', path: powershellCommand('').file });
+    expect(missing.message).toContain(`powershell.exe not found at ${powershellCommand('').file}`);
+    // One that runs but prints nothing (Wine's stand-in powershell.exe does) is named by its path too.
+    const silent = (await listVms(fake('')).then(() => undefined, (e: unknown) => e)) as Error & { path?: string };
+    expect(silent).toMatchObject({ message: `PowerShell (${powershellCommand('').file}) printed nothing`, path: powershellCommand('').file });
     await expect(getVmId('ghost', failing('HVSOCK_NO_SUCH_VM'))).rejects.toMatchObject({ code: 'ENOENT', message: /"ghost"/ });
     await expect(getVmId('twin', failing('HVSOCK_AMBIGUOUS_VM'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(listVms(failing("Get-VM : The term 'Get-VM' is not recognized"))).rejects.toMatchObject({ code: 'ENOSYS', message: /Hyper-V PowerShell module/ });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandOutcome, ComputeSystemListing, HcsAnswer, WslProbes } from '../../../src/host/wsl/probes.js';
 import { ERR_WSL_VM_NOT_FOUND, followWslVmId, getWslVmId, HCS_E_ACCESS_DENIED, lookupWslVmId } from '../../../src/host/wsl/vm-id.js';
+import { systemProgramPath } from '../../../src/host/system-programs.js';
 
 const WSL = '5C0A7E2B-3F1D-4E8A-9B6C-1D2E3F405162';
 const wsl = WSL.toLowerCase();
@@ -26,6 +27,8 @@ function windows(answers: {
     platform: 'win32',
     kernelRelease: '10.0.26100',
     env: {},
+    // The Windows resolution itself, on a made-up machine whose Windows folder is D:\Win.
+    programPath: (program) => systemProgramPath(program, { env: { SystemRoot: 'D:\\Win' }, arch: 'x64', exists: () => false }),
     run: async (file, args) => {
       const line = [file, ...args].join(' | ');
       calls.push(line);
@@ -45,9 +48,10 @@ function windows(answers: {
   return { probes, calls };
 }
 
-const LIST = 'wsl.exe | --list | --running | --quiet';
-const ask = (distribution: string) => `wsl.exe | --distribution | ${distribution} | --exec | wslinfo | --vm-id`;
-const HCSDIAG = 'hcsdiag.exe | list';
+// Every program by its full path under the system folder, never a bare name the current folder could answer.
+const LIST = 'D:\\Win\\System32\\wsl.exe | --list | --running | --quiet';
+const ask = (distribution: string) => `D:\\Win\\System32\\wsl.exe | --distribution | ${distribution} | --exec | wslinfo | --vm-id`;
+const HCSDIAG = 'D:\\Win\\System32\\hcsdiag.exe | list';
 
 describe('getWslVmId on Windows', () => {
   it('asks wsl.exe first: wslinfo --vm-id in a running distribution, one argument per array element, and stops there', async () => {
@@ -108,7 +112,7 @@ describe('getWslVmId on Windows', () => {
     const found = await lookupWslVmId(probes);
     expect(found).toMatchObject({ vmId: wsl, source: 'hcsdiag' });
     expect(found.attempts).toEqual([
-      { source: 'wsl.exe', reason: 'wsl.exe --list --running was not found (ENOENT): WSL is not installed' },
+      { source: 'wsl.exe', reason: 'wsl.exe --list --running: not found at D:\\Win\\System32\\wsl.exe: WSL is not installed' },
       { source: 'hcs', reason: expect.stringMatching(/^HcsEnumerateComputeSystems lists 1 compute system\(s\), none owned by WSL/) },
       { source: 'registry', reason: expect.stringMatching(/VolatileStore\\ComputeSystem does not exist.*rancher-desktop#3139/) },
     ]);
@@ -120,10 +124,10 @@ describe('getWslVmId on Windows', () => {
     expect(error).toMatchObject({
       code: ERR_WSL_VM_NOT_FOUND,
       attempts: [
-        { source: 'wsl.exe', reason: expect.stringMatching(/ENOENT/) },
+        { source: 'wsl.exe', reason: expect.stringContaining('not found at D:\\Win\\System32\\wsl.exe') },
         { source: 'hcs', reason: expect.stringMatching(/^computecore\.dll could not be loaded \(Win32 error 126\)/) },
         { source: 'registry', reason: expect.stringMatching(/does not exist/) },
-        { source: 'hcsdiag', reason: 'hcsdiag list was not found (ENOENT)' },
+        { source: 'hcsdiag', reason: 'hcsdiag list: not found at D:\\Win\\System32\\hcsdiag.exe' },
       ],
     });
     expect((error as Error).message).toMatch(/^no running WSL 2 VM was found \(wsl\.exe: .*; hcs: .*; registry: .*; hcsdiag: .*\)$/);
