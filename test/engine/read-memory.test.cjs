@@ -80,11 +80,12 @@ describe('read memory', () => {
         }
       }
     }
-    // Both ways of handing reads out were taken: large reads kept their
-    // memory (no copy), small ones were copied to an exact size.
+    // Large reads kept their memory (no copy); on POSIX, small ones were
+    // copied to an exact size. (The Windows engine, where a read completes
+    // into a posted buffer, asks for exactly what arrived: nothing to copy.)
     const after = loadBinding().readMemoryStats();
     assert.ok(after.kept > before.kept, `reads handed over without a copy: ${after.kept - before.kept}`);
-    assert.ok(after.copied > before.copied, `reads copied: ${after.copied - before.copied}`);
+    if (process.platform !== 'win32') assert.ok(after.copied > before.copied, `reads copied: ${after.copied - before.copied}`);
   });
 
   it("survives a chunk's ArrayBuffer transferred mid-stream 1,000 times, every way there is, and loses no byte", T, async () => {
