@@ -151,6 +151,28 @@ void EngineBase::Close() {
   CloseNow();
 }
 
+void EngineBase::Ref() {
+  ref_ = true;
+  UpdateRef();
+}
+
+void EngineBase::Unref() {
+  ref_ = false;
+  UpdateRef();
+}
+
+void EngineBase::UpdateRef() {
+  if (ref_handle_ == nullptr || closed_) return;
+  bool want = ref_ && WantsIo();
+  if (want == refed_) return;
+  refed_ = want;
+  if (want) {
+    uv_ref(ref_handle_);
+  } else {
+    uv_unref(ref_handle_);
+  }
+}
+
 void EngineBase::CloseNow() {
   if (closed_) return;
   closed_ = true;

@@ -51,6 +51,8 @@ class EngineBase : public Engine {
   int GetOption(int level, int name, void* value, size_t* len) final;
   OsSocket socket() const final { return socket_; }
   void Close() final;
+  void Ref() final;
+  void Unref() final;
 
  protected:
   explicit EngineBase(const EngineSetup& setup);
@@ -77,6 +79,9 @@ class EngineBase : public Engine {
   // After SetOption succeeded: what the engine learned from the socket's
   // options (POSIX: its receive buffer size) may be out of date.
   virtual void OnOptionSet() {}
+  // Whether the engine wants an event now: reading (or accepting), writing
+  // or connecting. Only then does its handle keep the loop alive.
+  virtual bool WantsIo() const = 0;
 
   // For the platforms.
   //
@@ -98,6 +103,13 @@ class EngineBase : public Engine {
   void MaybeFree();
   // Sets the accept options (SetAcceptOptions) on a socket being accepted.
   int ApplyAcceptOptions(OsSocket socket) const;
+  // References ref_handle_ exactly while the user's ref() and WantsIo() both
+  // say so; the platform calls it whenever WantsIo() may have changed.
+  void UpdateRef();
+  // The handle whose reference keeps the loop alive, set (unreferenced) by
+  // InitLoop; refed_ says whether it is referenced now.
+  uv_handle_t* ref_handle_ = nullptr;
+  bool refed_ = false;
 
   napi_env env_;
   uv_loop_t* loop_;
@@ -121,6 +133,8 @@ class EngineBase : public Engine {
   static void OnHandleClosed(uv_handle_t* handle);
 
   napi_async_cleanup_hook_handle teardown_hook_ = nullptr;
+  // ref()/unref() as the user set it.
+  bool ref_ = true;
   static constexpr int kMaxHandles = 2;
   uv_handle_t* handles_[kMaxHandles] = {};
   int handle_count_ = 0;

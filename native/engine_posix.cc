@@ -228,15 +228,6 @@ class PosixEngine final : public EngineBase {
     return 0;
   }
 
-  void Ref() override {
-    ref_ = true;
-    UpdateRef();
-  }
-  void Unref() override {
-    ref_ = false;
-    UpdateRef();
-  }
-
  private:
   ~PosixEngine() override = default;
 
@@ -245,7 +236,9 @@ class PosixEngine final : public EngineBase {
   int InitLoop() override {
     int err = uv_poll_init_socket(loop_, &poll_, fd());
     if (err != 0) return err;
-    AddHandle(reinterpret_cast<uv_handle_t*>(&poll_));
+    ref_handle_ = reinterpret_cast<uv_handle_t*>(&poll_);
+    AddHandle(ref_handle_);
+    uv_unref(ref_handle_);
     UpdateRef();
     return 0;
   }
@@ -284,19 +277,9 @@ class PosixEngine final : public EngineBase {
     return err;
   }
 
-  // The handle keeps the loop alive only while the engine wants an event and
-  // the user has not unref()d it (see the top of the file).
-  void UpdateRef() {
-    if (closed_) return;
-    bool want = ref_ && Wanted() != kNone;
-    if (want == refed_) return;
-    refed_ = want;
-    if (want) {
-      uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
-    } else {
-      uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
-    }
-  }
+  // The poll handle keeps the loop alive only while this is true (and the
+  // user has not unref()d it), though the watch may stay armed longer.
+  bool WantsIo() const override { return Wanted() != kNone; }
 
   // Adds what is wanted now to the watch, keeping what lapsed (see the top).
   // Inside HandlePoll it waits for the end of it.
@@ -485,10 +468,6 @@ class PosixEngine final : public EngineBase {
   // Inside HandlePoll: the watch is set once, when it returns.
   bool in_poll_ = false;
   int armed_ = kNone;
-  // ref()/unref() as the user set it, and whether the poll handle is
-  // referenced now (libuv references a handle when it is made).
-  bool ref_ = true;
-  bool refed_ = true;
   // Bytes asked of the kernel per read (ReadSize); 0: ask the socket.
   size_t read_size_ = 0;
   // Whether read_size_ is all the kernel can hold for the socket.

@@ -357,16 +357,6 @@ class WinEngine final : public EngineBase {
     return 0;
   }
 
-  void Ref() override {
-    ref_ = true;
-    UpdateRef();
-  }
-
-  void Unref() override {
-    ref_ = false;
-    UpdateRef();
-  }
-
   // Completion thread (a batch's chain of ops for this engine), or loop
   // thread (one op completed by us): queue the ops for the loop thread and
   // wake it. The wake-up happens under the lock, so the loop thread, which
@@ -396,6 +386,7 @@ class WinEngine final : public EngineBase {
     async_ready_ = true;
     // The loop stays alive for this socket only while I/O is under way.
     uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+    ref_handle_ = reinterpret_cast<uv_handle_t*>(&async_);
     return 0;
   }
 
@@ -892,18 +883,7 @@ class WinEngine final : public EngineBase {
     if (listener_ != nullptr) listener_->OnWriteDone(status);
   }
 
-  void UpdateRef() {
-    if (!async_ready_ || closed_) return;
-    bool busy = reading_ || connecting_ || writing_;
-    bool want = ref_ && busy;
-    if (want == refed_) return;
-    refed_ = want;
-    if (want) {
-      uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
-    } else {
-      uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
-    }
-  }
+  bool WantsIo() const override { return reading_ || connecting_ || writing_; }
 
   void StopIo() override {
     if (timer_ready_) uv_timer_stop(&retry_timer_);
@@ -968,8 +948,6 @@ class WinEngine final : public EngineBase {
   Op* completed_tail_ = nullptr;
 
   int outstanding_ = 0;
-  bool ref_ = true;
-  bool refed_ = false;
   bool listening_ = false;
   bool connecting_ = false;
   bool connected_ = false;
