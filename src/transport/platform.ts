@@ -144,8 +144,9 @@ export function longSizeOf(nodeArch: string): 4 | 8 {
  * and refuses 8 with EINVAL, which then reaches connect() as a setsockopt
  * error rather than a silently wrong timeout.) The old fixed 16-byte, 64-bit
  * encoding was read by a 32-bit kernel as seconds = the low word and
- * microseconds = the high word (0): every timeout under a second became one
- * jiffy and the fraction of any other was dropped.
+ * microseconds = the high word (0): the fraction of every timeout was
+ * dropped, and one under a second became 0, which vsock_connectible_setsockopt()
+ * replaces with VSOCK_DEFAULT_CONNECT_TIMEOUT (2 s).
  */
 export function encodeTimeval(ms: number, bytesPerLong: 4 | 8, littleEndian = endianness() === 'LE'): Buffer {
   const seconds = Math.floor(ms / 1000);

@@ -48,7 +48,7 @@ describe('socket platforms', () => {
     expect([opt?.value.readInt32LE(0), opt?.value.readInt32LE(4)]).toEqual([0, 250000]);
     const [long] = linux32.socketOptions({ connectTimeout: 2_000_000_123 });
     expect([long?.value.readInt32LE(0), long?.value.readInt32LE(4)]).toEqual([2_000_000, 123000]);
-    // The 64-bit encoding, read the 32-bit way, was the bug: 250 ms became 0 s, 0 µs.
+    // The 64-bit encoding, read the 32-bit way, was the bug: 250 ms became 0 s, 0 µs (the kernel's 2 s default).
     const wrong = encodeTimeval(250, 8);
     expect([wrong.readInt32LE(0), wrong.readInt32LE(4)]).toEqual([0, 0]);
   });
