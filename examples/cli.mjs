@@ -37,11 +37,18 @@ export function explainFsError(error) {
 
 /**
  * The command line of one example. `usage` is everything after "usage: ";
- * --help / -h prints it and the `details` lines, and exits 0.
+ * --help / -h prints it and the `details` lines, and exits 0, before anything
+ * else happens (no socket is opened). `flags` are the options the example
+ * takes (e.g. ['--once']); any other argument starting with "-" is a usage
+ * error, exit 2. After "--" every argument is taken as it is (a message that
+ * starts with "-"). Returns `args`, the other arguments, and `flags`, the set
+ * of flags given.
  */
-export function commandLine(name, usage, details = []) {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
+export function commandLine(name, usage, details = [], { flags: known = [] } = {}) {
+  const all = process.argv.slice(2);
+  const end = all.indexOf('--');
+  const options = end < 0 ? all : all.slice(0, end);
+  if (options.includes('--help') || options.includes('-h')) {
     console.log([`usage: ${usage}`, ...details, ADDRESS_HELP].join('\n'));
     process.exit(0);
   }
@@ -49,8 +56,17 @@ export function commandLine(name, usage, details = []) {
     console.error(`${name}: ${reason}; usage: ${usage}`);
     process.exit(EXIT_USAGE);
   };
+  const flags = new Set();
+  const args = [];
+  for (const arg of options) {
+    if (known.includes(arg)) flags.add(arg);
+    else if (arg.startsWith('-') && arg !== '-') usageError(`unknown option ${arg}`);
+    else args.push(arg);
+  }
+  if (end >= 0) args.push(...all.slice(end + 1));
   return {
     args,
+    flags,
     usageError,
     /** parseAddress(), with a malformed address as a usage error. */
     address(text) {

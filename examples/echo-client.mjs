@@ -8,8 +8,9 @@
 import { connect, formatAddress } from 'hvsock';
 import { commandLine, explain } from './cli.mjs';
 
-const cli = commandLine('echo-client', 'node examples/echo-client.mjs [[machine:]service] [message...]', [
+const cli = commandLine('echo-client', 'node examples/echo-client.mjs [[machine:]service] [--] [message...]', [
   'Sends the message to an echo service and prints the reply. Default address parent:5000 (a guest reaching its host).',
+  'A message word that starts with "-" goes after --.',
 ]);
 const [addressText = 'parent:5000', ...words] = cli.args;
 const address = cli.address(addressText);

@@ -18,13 +18,14 @@ import { commandLine, explain, explainFsError } from './cli.mjs';
 import { encodeReply, parseHeader } from './file-header.mjs';
 import { progress } from './progress.mjs';
 
-const cli = commandLine('receive-file', 'node examples/receive-file.mjs [[machine:]service] [folder] [--once]', [
-  'Saves files from send-file.mjs into the folder. Defaults: any:5001 and the current folder. --once: stop after one file.',
-]);
-const once = cli.args.includes('--once');
-const positional = cli.args.filter((arg) => arg !== '--once');
-const unknown = positional.find((arg) => arg.startsWith('-'));
-if (unknown !== undefined) cli.usageError(`unknown option ${unknown}`);
+const cli = commandLine(
+  'receive-file',
+  'node examples/receive-file.mjs [[machine:]service] [folder] [--once]',
+  ['Saves files from send-file.mjs into the folder. Defaults: any:5001 and the current folder. --once: stop after one file.'],
+  { flags: ['--once'] },
+);
+const once = cli.flags.has('--once');
+const positional = cli.args;
 if (positional.length > 2) cli.usageError('too many arguments');
 const [addressText = 'any:5001', folder = '.'] = positional;
 const address = cli.address(addressText);

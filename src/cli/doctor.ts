@@ -4,9 +4,10 @@
 // the role and advice rules are unit-tested on recorded facts.
 import { existsSync } from 'node:fs';
 import { arch, release } from 'node:os';
-import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY } from '../address/constants.js';
+import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY, VMADDR_CID_HOST, VMADDR_CID_LOCAL } from '../address/constants.js';
 import { getSystemErrorName } from 'node:util';
 import { loadBinding } from '../transport/native.js';
+import { probeVsockLoopback } from '../transport/vsock-loopback.js';
 import { isElevated, listServices, type RegisteredService } from '../host/services.js';
 import { isWsl1Kernel, isWsl2Kernel } from '../host/wsl/parse.js';
 import { cidText } from './addresses.js';
@@ -36,6 +37,12 @@ export interface DoctorFacts {
   transports?: Record<LinuxTransport, boolean>;
   /** Linux only: the local CID, or the error code of the ioctl. */
   localCid?: number | string;
+  /**
+   * Linux only: whether a socket binds to CID 1 (true), or the error code of
+   * the bind (or of socket()): the kernel allows it exactly when it has vsock
+   * loopback, built in or as the vsock_loopback module. Absent: judge by the module.
+   */
+  loopbackBind?: true | string;
   /** Windows only: whether this process is elevated, or the error code. */
   elevated?: boolean | string;
   /** Windows only: the registered Hyper-V services, or the error code. */
@@ -44,10 +51,23 @@ export interface DoctorFacts {
 
 export type Role = 'guest' | 'host' | 'nested' | 'none' | 'unknown';
 
+/**
+ * Where a connect to CID 2 (parent) goes on Linux, as vsock_assign_transport()
+ * and vsock_use_local_transport() in net/vmw_vsock/af_vsock.c decide: to the
+ * host through the guest transport when one is loaded ('host'; 'nested' when
+ * a host transport is loaded too, where toHost: true matters); with no guest
+ * transport, to this machine's own loopback when it has one ('self'), else
+ * nowhere ('none': the connect fails with ENODEV).
+ */
+export type ParentRoute = 'host' | 'nested' | 'self' | 'none';
+
 export interface DoctorReport extends Omit<DoctorFacts, 'localCid'> {
   family: 'AF_VSOCK' | 'AF_HYPERV' | null;
   role: Role;
+  /** Linux: a connect to CID 1 stays on this machine (vsock loopback exists). */
   loopback: boolean;
+  /** Linux: where a connect to CID 2 (parent) goes. */
+  parent?: ParentRoute;
   /** Linux inside WSL, told by the kernel release ("…-microsoft-standard-WSL2"; WSL 1's ends in "-Microsoft"). */
   wsl: 'wsl2' | 'wsl1' | null;
   /** As gathered, except VMADDR_CID_ANY reads "any": a Hyper-V guest (WSL 2 too) has no CID of its own. */
@@ -99,6 +119,10 @@ export function gatherFacts(): DoctorFacts {
       const cid = loadBinding().localCid();
       return cid < 0 ? getSystemErrorName(cid) : cid;
     });
+    facts.loopbackBind = attempt(() => {
+      const probe = probeVsockLoopback(loadBinding());
+      return probe.available ? true : getSystemErrorName(probe.errno);
+    });
   } else if (process.platform === 'win32') {
     facts.sockets = probe(AF_HYPERV, HV_PROTOCOL_RAW);
     facts.elevated = attempt(isElevated);
@@ -114,6 +138,7 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
   let role: Role = 'unknown';
   let loopback = false;
   let wsl: DoctorReport['wsl'] = null;
+  let parent: ParentRoute | undefined;
   const localCid = facts.localCid === VMADDR_CID_ANY ? 'any' : facts.localCid;
   if (facts.platform === 'linux') {
     family = 'AF_VSOCK';
@@ -121,8 +146,9 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
     const t = facts.transports;
     const guest = t !== undefined && GUEST_TRANSPORTS.some((name) => t[name]);
     const host = t?.vhost_vsock === true;
-    loopback = t?.vsock_loopback === true;
+    loopback = facts.loopbackBind === undefined ? t?.vsock_loopback === true : facts.loopbackBind === true;
     role = guest && host ? 'nested' : guest ? 'guest' : host ? 'host' : 'none';
+    parent = guest ? (host ? 'nested' : 'host') : loopback ? 'self' : 'none';
     if (wsl === 'wsl1') {
       advice.push('WSL 1 has no VM and no vsock: convert the distribution to WSL 2 (on Windows: wsl --set-version <distribution> 2).');
     } else if (facts.sockets !== true) {
@@ -130,21 +156,41 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
     } else if (role === 'none' && !loopback) {
       advice.push('vsock is present but no transport is loaded: modprobe hv_sock (Hyper-V guest), vmw_vsock_virtio_transport (KVM/QEMU guest), vhost_vsock (host) or vsock_loopback (local testing).');
     }
+    const usable = wsl !== 'wsl1' && facts.sockets === true;
     if (wsl === 'wsl2') {
       advice.push('WSL 2: reach Windows with parent:<port> (CID 2); vsock loopback (CID 1) does not exist in WSL\'s VM.');
       advice.push(`WSL client, Windows server: ${WSL_WINDOWS_SIDE}`);
       advice.push('WSL server, Windows client: listen here on any:<port>; on Windows, hvsock connect wsl:<port> (or connect({ vmId: await getWslVmId(), port })).');
     } else if (t?.hv_sock) {
       advice.push('Hyper-V guest: reach the host with parent:<port> (CID 2). On the Windows host, register the service GUID of that port once: hvsock service register --name <name> --service-id <port>.');
+    } else if (guest) {
+      advice.push('Guest: reach the host with parent:<port> (CID 2).');
     }
     if (role === 'nested') {
       advice.push('Nested: this machine is a guest and a host. A connect to CID 2 may stay at this level; pass toHost: true (VMADDR_FLAG_TO_HOST) to send it up to this machine\'s own host.');
     } else if (role === 'host') {
       advice.push('Host: reach a guest by its CID (<cid>:<port>); the CID is set per VM (QEMU -device vhost-vsock-pci,guest-cid=N).');
     }
-    if (loopback) advice.push('vsock_loopback is loaded: loopback:<port> (CID 1) works for trying things on this machine.');
+    if (usable && parent === 'self') {
+      advice.push(
+        'No guest transport is loaded, so the kernel routes CID 2 to this machine\'s own loopback (vsock_use_local_transport() in net/vmw_vsock/af_vsock.c): ' +
+          'parent:<port> reaches a server on this machine, not a hypervisor host. In a VM, load its guest transport (hv_sock, vmw_vsock_virtio_transport) to reach the host.',
+      );
+    }
+    if (loopback) {
+      advice.push('vsock loopback is there: loopback:<port> (CID 1) works for trying things on this machine.');
+    } else if (usable && wsl !== 'wsl2') {
+      advice.push(
+        'No vsock loopback (binding CID 1 fails): a connect to loopback:<port> fails at once with EADDRNOTAVAIL, because the kernel would send it to this machine\'s host. ' +
+          'For local testing: modprobe vsock_loopback (Linux 5.6 or later).',
+      );
+    }
     if (localCid === 'any') {
       advice.push('The local CID reads VMADDR_CID_ANY: as in any Hyper-V guest, this machine has no CID of its own; its host reaches it by VM ID.');
+    } else if (localCid === VMADDR_CID_LOCAL) {
+      advice.push('The local CID reads 1: only the loopback transport is loaded, so no other machine reaches this one over vsock.');
+    } else if (localCid === VMADDR_CID_HOST) {
+      advice.push('The local CID reads 2: this machine is a vsock host; its guests reach it as parent:<port> (CID 2).');
     } else if (typeof localCid === 'number') advice.push(`Peers reach this machine at CID ${localCid}.`);
   } else if (facts.platform === 'win32') {
     family = 'AF_HYPERV';
@@ -168,6 +214,7 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
     advice.push(`Hyper-V sockets exist on Windows and Linux; ${facts.platform} has neither AF_HYPERV nor AF_VSOCK support in hvsock.`);
   }
   const report: DoctorReport = { ...facts, family, role, loopback, wsl, advice };
+  if (parent !== undefined) report.parent = parent;
   if (localCid !== undefined) report.localCid = localCid;
   if (typeof facts.localCid === 'number') report.localMachine = cidText(facts.localCid);
   return report;
@@ -178,6 +225,22 @@ function localCidLine(report: DoctorReport): string {
   const { localCid, localMachine } = report;
   if (localCid === undefined) return 'unknown';
   return localMachine === undefined || localMachine === String(localCid) ? String(localCid) : `${localCid} (${localMachine})`;
+}
+
+/** Doctor's `parent:` line: where a connect to CID 2 goes. */
+const PARENT_LINES: Record<ParentRoute, string> = {
+  host: "CID 2 is this machine's host, through the guest transport",
+  nested: "CID 2 may stay at this level (guest and host transports); toHost: true sends it to this machine's host",
+  self: 'CID 2 is this machine itself: no guest transport, so the kernel routes it to vsock loopback',
+  none: 'CID 2 leads nowhere: no guest transport is loaded',
+};
+
+/** Doctor's `loopback:` line: whether CID 1 stays on this machine. */
+function loopbackLine(report: DoctorReport): string {
+  if (report.loopback) return 'yes, CID 1 (loopback:<port>) stays on this machine';
+  const why = report.loopbackBind !== undefined && report.loopbackBind !== true ? ` (binding CID 1 fails with ${report.loopbackBind})` : '';
+  if (report.wsl === 'wsl2') return `none${why}: WSL 2 has no vsock loopback`;
+  return `none${why}: connects to CID 1 fail at once; modprobe vsock_loopback (Linux 5.6 or later) to have it`;
 }
 
 export function formatReport(report: DoctorReport): string {
@@ -197,6 +260,8 @@ export function formatReport(report: DoctorReport): string {
     const loaded = Object.entries(report.transports).filter(([, on]) => on).map(([name]) => name);
     lines.push(`transports: ${loaded.length > 0 ? loaded.join(', ') : 'none loaded'}`);
     lines.push(`local CID: ${localCidLine(report)}`);
+    lines.push(`loopback:  ${loopbackLine(report)}`);
+    if (report.parent !== undefined) lines.push(`parent:    ${PARENT_LINES[report.parent]}`);
   }
   lines.push(`role:      ${report.role}`, '', 'next:');
   for (const line of report.advice) lines.push(`  - ${line}`);

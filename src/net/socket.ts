@@ -376,6 +376,8 @@ export class Socket extends Duplex {
     if (dial === null || platform === null) return;
     dial.timer = null;
     dial.attempts++;
+    const refused = platform.checkTarget?.(this.#target);
+    if (refused) return void process.nextTick(() => this.#attemptFailed(refused));
     const handle = new (loadBinding().SocketHandle)();
     let err = handle.open(platform.family, platform.protocol);
     if (err < 0) return this.#attemptFailedSoon(err, 'socket', handle.windowsError);

@@ -4,22 +4,17 @@
 // Linux: CID 1 works only with the vsock_loopback transport. Without it the
 // kernel hands a connect to CID 1 to the guest transport, which sends it to
 // this machine's host: so the test first binds a socket to CID 1 (which
-// succeeds only where the loopback transport is loaded) and connects nowhere
-// when that fails. Every server it then starts is bound to CID 1 itself.
+// succeeds only where the loopback transport is loaded; the probe is
+// transport/vsock-loopback.ts, which connect() itself also asks) and connects
+// nowhere when that fails. Every server it then starts is bound to CID 1 itself.
 // Windows: HV_GUID_LOOPBACK with template service GUIDs, which need no
 // registry entry; it never leaves the partition.
 import { randomInt } from 'node:crypto';
 import { getSystemErrorName } from 'node:util';
-import { currentPlatform, encodeSockaddrVm, type AddressInput, type AddressPlatform } from '../address/address.js';
-import {
-  AF_HYPERV,
-  AF_VSOCK,
-  HV_GUID_LOOPBACK,
-  HV_PROTOCOL_RAW,
-  VMADDR_CID_LOCAL,
-  VMADDR_PORT_ANY,
-} from '../address/constants.js';
+import { currentPlatform, type AddressInput, type AddressPlatform } from '../address/address.js';
+import { AF_HYPERV, HV_GUID_LOOPBACK, HV_PROTOCOL_RAW, VMADDR_CID_LOCAL } from '../address/constants.js';
 import { loadBinding, type NativeBinding } from '../transport/native.js';
+import { probeVsockLoopback } from '../transport/vsock-loopback.js';
 
 export interface Loopback {
   platform: AddressPlatform;
@@ -74,18 +69,6 @@ export function errorName(errno: number): string {
   }
 }
 
-/** Binds (never connects) a vsock socket to CID 1; says which call failed, with its negative error. */
-function bindCidOne(binding: NativeBinding): { socket: number } | { bind: number } {
-  const handle = new binding.SocketHandle();
-  try {
-    const opened = handle.open(AF_VSOCK, 0);
-    if (opened < 0) return { socket: opened };
-    return { bind: handle.bind(encodeSockaddrVm(VMADDR_CID_LOCAL, VMADDR_PORT_ANY)) };
-  } finally {
-    handle.close();
-  }
-}
-
 /**
  * This machine's loopback, or why the self-test cannot run here. Opens no
  * connection. The platform and the binding are parameters only so that the
@@ -106,17 +89,17 @@ export function findLoopback(
   const family = platform === 'linux' ? 'AF_VSOCK' : 'AF_HYPERV';
   try {
     if (platform === 'linux') {
-      const probe = bindCidOne(binding());
-      if ('socket' in probe) {
+      const probe = probeVsockLoopback(binding());
+      if (!probe.available && probe.syscall === 'socket') {
         return {
-          unavailable: `socket(AF_VSOCK) failed with ${errorName(probe.socket)}: this kernel has no vsock (load your hypervisor's vsock transport: hv_sock, vmw_vsock_virtio_transport; hvsock doctor says more)`,
+          unavailable: `socket(AF_VSOCK) failed with ${errorName(probe.errno)}: this kernel has no vsock (load your hypervisor's vsock transport: hv_sock, vmw_vsock_virtio_transport; hvsock doctor says more)`,
           family,
         };
       }
-      if (probe.bind < 0) {
+      if (!probe.available) {
         return {
           unavailable:
-            `no vsock loopback: bind to CID 1 failed with ${errorName(probe.bind)}, so the vsock_loopback transport is not loaded. ` +
+            `no vsock loopback: bind to CID 1 failed with ${errorName(probe.errno)}, so the vsock_loopback transport is not loaded. ` +
             'Without it a connect to CID 1 would leave this machine for its host, so the self-test opens no connection ' +
             '(modprobe vsock_loopback, then run it again)',
           family,

@@ -13,7 +13,8 @@ import {
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
 } from '../address/constants.js';
 import type { NativeHandle } from '../transport/native.js';
-import { uvErrno } from '../transport/platform.js';
+import { longSizeOf, uvErrno } from '../transport/platform.js';
+import { endianness } from 'node:os';
 
 /** One option as getsockopt() takes it, and how to read its bytes. */
 export interface OptionReader {
@@ -36,15 +37,23 @@ const ulong = (level: number, name: number): OptionReader => ({
   decode: (value) => (value.length === 0 ? undefined : value.readUIntLE(0, Math.min(value.length, 4))),
 });
 
-/** The connect timeout in milliseconds: a struct timeval on Linux (two 64-bit longs), a ULONG of ms on Windows. */
-export function connectTimeoutReader(platform: AddressPlatform): OptionReader {
+/**
+ * The connect timeout in milliseconds: on Linux a struct timeval of two C
+ * longs of this process (4 or 8 bytes each, as platform.ts writes it:
+ * encodeTimeval()), a ULONG of ms on Windows.
+ */
+export function connectTimeoutReader(platform: AddressPlatform, longBytes: 4 | 8 = longSizeOf(process.arch)): OptionReader {
   if (platform === 'win32') return ulong(HV_PROTOCOL_RAW, HVSOCKET_CONNECT_TIMEOUT);
+  const le = endianness() === 'LE';
+  const long = (value: Buffer, at: number) =>
+    longBytes === 8
+      ? Number(le ? value.readBigInt64LE(at) : value.readBigInt64BE(at))
+      : le ? value.readInt32LE(at) : value.readInt32BE(at);
   return {
     level: AF_VSOCK,
     name: SO_VM_SOCKETS_CONNECT_TIMEOUT,
-    length: 16,
-    decode: (value) =>
-      value.length < 16 ? undefined : Number(value.readBigInt64LE(0)) * 1000 + Number(value.readBigInt64LE(8)) / 1000,
+    length: 2 * longBytes,
+    decode: (value) => (value.length < 2 * longBytes ? undefined : long(value, 0) * 1000 + long(value, longBytes) / 1000),
   };
 }
 

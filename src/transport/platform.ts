@@ -3,6 +3,7 @@
 import {
   currentPlatform,
   decodeSockaddr,
+  errorAddress,
   resolveAddress,
   type AddressPurpose,
   type HvSocketAddress,
@@ -18,8 +19,12 @@ import {
   HVSOCKET_CONTAINER_PASSTHRU,
   HVSOCKET_HIGH_VTL,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
+  VMADDR_CID_LOCAL,
 } from '../address/constants.js';
-import { ERR_INVALID_ARG_VALUE, systemError, uvErrno } from '../errors/errors.js';
+import { endianness } from 'node:os';
+import { getSystemErrorName } from 'node:util';
+import { ERR_INVALID_ARG_VALUE, systemError, uvErrno, type HvSocketError } from '../errors/errors.js';
+import { vsockLoopback, type VsockLoopbackProbe } from './vsock-loopback.js';
 
 export { uvErrno };
 import type { NativeHandle } from './native.js';
@@ -80,6 +85,12 @@ export interface SocketPlatform {
   acceptedSocketOptions(options: PlatformSocketOptions): SocketOption[];
   /** Maps an OS-specific connect failure onto node:net's meaning. */
   connectError(errno: number): number;
+  /**
+   * Before each connect attempt, with the resolved target: the error that
+   * attempt must fail with without making any system call, or null to go
+   * ahead. Linux refuses CID 1 where the kernel has no vsock loopback.
+   */
+  checkTarget?(target: HvSocketAddress | undefined): HvSocketError | null;
 }
 
 /** Sets each option on a socket; returns 0 or the first negative error. */
@@ -104,7 +115,106 @@ function ulong(value: number): Buffer {
   return out;
 }
 
-const linux: SocketPlatform = {
+/**
+ * Bytes in a C `long` for a Node architecture (`process.arch`): 4 on the
+ * 32-bit ABIs Node runs on, 8 on the 64-bit ones (x32, 4-byte longs on
+ * x86-64, has no Node build and reports 'x64').
+ */
+export function longSizeOf(nodeArch: string): 4 | 8 {
+  return ['arm', 'ia32', 'mips', 'mipsel', 'ppc', 's390', 'riscv32'].includes(nodeArch) ? 4 : 8;
+}
+
+/**
+ * The connect timeout as SO_VM_SOCKETS_CONNECT_TIMEOUT (6, "_OLD" in today's
+ * include/uapi/linux/vm_sockets.h) takes it: a `struct timeval` of two C
+ * longs (seconds, microseconds) of the calling process, in its byte order.
+ *
+ * Why option 6 in the process's own long size, and not option 8
+ * (SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW, a 64-bit `__kernel_sock_timeval`):
+ * option 8 only exists since "vsock: Enable y2038 safe timeval for timeout"
+ * (net/vmw_vsock/af_vsock.c, Linux 5.16, late 2021); older kernels answer it
+ * with ENOPROTOOPT, so it would need a fallback to option 6 anyway. Option 6
+ * is read by vsock_connectible_setsockopt() (af_vsock.c) through
+ * sock_copy_user_timeval() (net/core/sock.c) as `struct __kernel_old_timeval`
+ * — two kernel longs — or, for a 32-bit process on a 64-bit kernel
+ * (in_compat_syscall()), as `struct old_timeval32`: two 32-bit values. In both
+ * cases that is two longs of the calling process, which is what this writes,
+ * on every kernel version. (Before 5.16 a 32-bit process on a 64-bit kernel
+ * had no working encoding at all: the kernel wanted 16 bytes of 64-bit longs
+ * and refuses 8 with EINVAL, which then reaches connect() as a setsockopt
+ * error rather than a silently wrong timeout.) The old fixed 16-byte, 64-bit
+ * encoding was read by a 32-bit kernel as seconds = the low word and
+ * microseconds = the high word (0): the fraction of every timeout was
+ * dropped, and one under a second became 0, which vsock_connectible_setsockopt()
+ * replaces with VSOCK_DEFAULT_CONNECT_TIMEOUT (2 s).
+ */
+export function encodeTimeval(ms: number, bytesPerLong: 4 | 8, littleEndian = endianness() === 'LE'): Buffer {
+  const seconds = Math.floor(ms / 1000);
+  const micros = Math.round((ms - seconds * 1000) * 1000);
+  const value = Buffer.alloc(bytesPerLong * 2);
+  if (bytesPerLong === 8) {
+    if (littleEndian) {
+      value.writeBigInt64LE(BigInt(seconds), 0);
+      value.writeBigInt64LE(BigInt(micros), 8);
+    } else {
+      value.writeBigInt64BE(BigInt(seconds), 0);
+      value.writeBigInt64BE(BigInt(micros), 8);
+    }
+  } else if (littleEndian) {
+    value.writeInt32LE(seconds, 0);
+    value.writeInt32LE(micros, 4);
+  } else {
+    value.writeInt32BE(seconds, 0);
+    value.writeInt32BE(micros, 4);
+  }
+  return value;
+}
+
+/**
+ * Linux: a connect to CID 1 where the kernel has no vsock loopback would go
+ * to this machine's hypervisor host (vsock-loopback.ts): it fails here
+ * instead, before socket() or connect(). EADDRNOTAVAIL because it is what the
+ * kernel itself answers for CID 1 there (bind, via vsock_find_cid() in
+ * net/vmw_vsock/af_vsock.c), and connect(2)'s meaning for it, "the address is
+ * not available from the local machine", is the case; it is also not one of
+ * the errors redial waits out (ENETUNREACH would be), and loading a module is
+ * not something waiting fixes.
+ */
+export function checkLoopbackTarget(target: HvSocketAddress | undefined, probe: () => VsockLoopbackProbe): HvSocketError | null {
+  if (target?.cid !== VMADDR_CID_LOCAL) return null;
+  let seen: VsockLoopbackProbe;
+  try {
+    seen = probe();
+  } catch {
+    return null; // no native binary: the attempt itself says so
+  }
+  // No vsock at all (socket() fails): the attempt's own socket() reports it.
+  if (seen.available || seen.syscall === 'socket') return null;
+  const { address, addressText } = errorAddress(target);
+  let bindError: string;
+  try {
+    bindError = getSystemErrorName(seen.errno);
+  } catch {
+    bindError = `error ${seen.errno}`;
+  }
+  return systemError(uvErrno('EADDRNOTAVAIL'), 'connect', {
+    address,
+    addressText:
+      `${addressText}: this kernel has no vsock loopback (binding CID 1 fails with ${bindError}: vsock_loopback is not loaded), ` +
+      "and without it a connect to CID 1 would go to this machine's hypervisor host, so none was made. " +
+      'Load it with modprobe vsock_loopback (Linux 5.6 or later); WSL 2 has no vsock loopback',
+  });
+}
+
+/** Linux, with the loopback probe as a parameter so that tests can give it an answer. */
+export function linuxPlatform(probeLoopback: () => VsockLoopbackProbe, longBytes: 4 | 8 = longSizeOf(process.arch)): SocketPlatform {
+  return {
+    ...linuxBase(longBytes),
+    checkTarget: (target) => checkLoopbackTarget(target, probeLoopback),
+  };
+}
+
+const linuxBase = (longBytes: 4 | 8): SocketPlatform => ({
   name: 'linux',
   family: AF_VSOCK,
   protocol: 0,
@@ -118,12 +228,7 @@ const linux: SocketPlatform = {
       }
     }
     if (options.connectTimeout === undefined) return [];
-    // struct timeval on 64-bit Linux: two longs.
-    const ms = options.connectTimeout;
-    const value = Buffer.alloc(16);
-    value.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
-    value.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
-    return [{ level: AF_VSOCK, name: SO_VM_SOCKETS_CONNECT_TIMEOUT, value }];
+    return [{ level: AF_VSOCK, name: SO_VM_SOCKETS_CONNECT_TIMEOUT, value: encodeTimeval(options.connectTimeout, longBytes) }];
   },
   acceptedSocketOptions: () => [],
   connectError(errno) {
@@ -131,7 +236,9 @@ const linux: SocketPlatform = {
     // every other stack (and Hyper-V) calls that a refusal.
     return errno === uvErrno('ECONNRESET') ? uvErrno('ECONNREFUSED') : errno;
   },
-};
+});
+
+const linux = linuxPlatform(vsockLoopback);
 
 const win32: SocketPlatform = {
   name: 'win32',

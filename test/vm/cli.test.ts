@@ -113,6 +113,33 @@ describe('the hvsock command over vsock', () => {
     const report = JSON.parse(await out);
     expect(report).toMatchObject({ platform: 'linux', family: 'AF_VSOCK', sockets: true, loopback: true, localCid: 1 });
     expect(report.transports.vsock_loopback).toBe(true);
+    expect(report).toMatchObject({ loopbackBind: true, parent: 'self', role: 'none' });
+  });
+
+  it('doctor in this guest (loopback, no guest transport): loopback exists, and CID 2 is this machine itself', async () => {
+    const doctor = hvsock(['doctor']);
+    const out = collect(doctor.child.stdout);
+    expect(await doctor.exited).toBe(0);
+    const text = await out;
+    expect(text).toMatch(/^local CID: 1 \(loopback\)$/m);
+    expect(text).toMatch(/^loopback: {2}yes, CID 1 \(loopback:<port>\) stays on this machine$/m);
+    expect(text).toMatch(/^parent: {4}CID 2 is this machine itself: no guest transport, so the kernel routes it to vsock loopback$/m);
+    expect(text).toMatch(/parent:<port> reaches a server on this machine, not a hypervisor host/);
+    expect(text).not.toMatch(/Peers reach this machine at CID/);
+  });
+
+  it('as doctor says, parent:<port> (CID 2) reaches a server on this machine here', async () => {
+    const p = port();
+    const echo = hvsock(['echo', `any:${p}`]);
+    await listening(echo);
+    const input = join(mkdtempSync(join(tmpdir(), 'hvsock-parent-')), 'in.txt');
+    writeFileSync(input, 'hello via parent\n');
+    const client = hvsock(['connect', `parent:${p}`], openSync(input, 'r'));
+    const out = collect(client.child.stdout);
+    expect(await client.exited).toBe(0);
+    expect(await out).toBe('hello via parent\n');
+    echo.child.kill('SIGTERM');
+    expect(await echo.exited).toBe(0);
   });
 
   it('a refused connect exits 1 and says why on stderr', async () => {

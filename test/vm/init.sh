@@ -77,8 +77,10 @@ hostname hvsock-vm
 
 mkdir -p $r/run/hvsock/modules
 cp /io/job.sh $r/run/hvsock/job.sh || fail "cannot copy the job script"
-# Modules a test loads and unloads itself (test/vm/silent-peer.ts): the root is
-# read-only and the initramfs is out of sight after chroot, so /run holds them.
+# Modules a test loads and unloads itself (test/vm/modules.ts: vhost_vsock for
+# silent-peer.ts, vsock_loopback, which also boots, for no-loopback.test.ts):
+# the root is read-only and the initramfs is out of sight after chroot, so
+# /run holds them.
 while read -r m; do
 	cp "/lib/modules/$m.ko" $r/run/hvsock/modules/ || fail "cannot stage module $m"
 done </etc/hvsock/modules-on-demand

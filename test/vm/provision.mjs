@@ -33,6 +33,11 @@ const MODULES = [
 // test may see it.
 const ON_DEMAND_MODULES = ['vhost_iotlb', 'vhost', 'vhost_vsock'];
 
+// Loaded at boot, and also left in /run/hvsock/modules so that a test can
+// rmmod it and load it again (test/vm/no-loopback.test.ts: a guest without
+// vsock loopback, as most guests are).
+const RELOADABLE_BOOT_MODULES = ['vsock_loopback'];
+
 
 /** cache/initrd-<hash>.gz; the hash covers everything that goes into it. */
 function buildInitrd(kernelDir, info, boot, onDemand, cache, log) {
@@ -59,7 +64,9 @@ function buildInitrd(kernelDir, info, boot, onDemand, cache, log) {
       fs.copyFileSync(path.join(kernelDir, 'modules', `${m}.ko`), path.join(stage, 'lib/modules', `${m}.ko`));
     }
     fs.writeFileSync(path.join(stage, 'etc/hvsock/modules'), boot.join('\n') + '\n');
-    fs.writeFileSync(path.join(stage, 'etc/hvsock/modules-on-demand'), onDemand.map((m) => `${m}\n`).join(''));
+    // The modules init.sh stages in /run/hvsock/modules for tests to insmod.
+    const staged = [...onDemand, ...boot.filter((m) => RELOADABLE_BOOT_MODULES.includes(m))];
+    fs.writeFileSync(path.join(stage, 'etc/hvsock/modules-on-demand'), staged.map((m) => `${m}\n`).join(''));
 
     const list = walk(stage).map((f) => path.relative(stage, f));
     const cpio = spawnSync('cpio', ['-o', '-H', 'newc', '-R', '0:0', '--quiet'], {

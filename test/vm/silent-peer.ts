@@ -4,44 +4,16 @@
 // the modules in /run/hvsock/modules; they come out again when the peer stops,
 // because with a host transport loaded the local-CID ioctl answers 2 instead
 // of 1. A test file asks for one with useSilentPeer(cid).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { localCid } from '../../src/index.js';
+import { insmod, loaded, rmmod } from './modules.js';
 
 const MODULES = ['vhost_iotlb', 'vhost', 'vhost_vsock'];
-const MODULE_DIR = '/run/hvsock/modules';
 const FIXTURE = path.join(__dirname, 'fixtures', 'silent-peer.py');
-
-function busybox(...args: string[]): { ok: boolean; said: string } {
-  const r = spawnSync('/bin/busybox', args, { encoding: 'utf8' });
-  return { ok: r.status === 0, said: (r.stderr || r.error?.message || '').trim() };
-}
-
-function insmod(m: string): void {
-  const r = busybox('insmod', path.join(MODULE_DIR, `${m}.ko`));
-  if (!r.ok) throw new Error(`insmod ${m} failed: ${r.said}`);
-}
-
-/**
- * Every vsock socket that used the host transport pins its module until the
- * kernel has freed it, which for a closed socket can be a moment later: retry
- * for a while before calling the module stuck.
- */
-async function rmmod(m: string): Promise<void> {
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    const r = busybox('rmmod', m);
-    if (r.ok || !loaded(m)) return;
-    if (Date.now() > deadline) throw new Error(`rmmod ${m} failed for 40 s: ${r.said}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-const loaded = (m: string) => existsSync(`/sys/module/${m}`);
 
 interface SilentPeer {
   stop(): Promise<void>;

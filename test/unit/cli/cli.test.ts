@@ -298,6 +298,41 @@ describe('hvsock doctor: judging the facts', () => {
     expect(diagnose(linux({})).advice.join('\n')).toMatch(/no transport is loaded/);
   });
 
+  it('a KVM guest without vsock loopback: how to reach the host, and that loopback is absent, in the text', () => {
+    const report = diagnose(linux({ vmw_vsock_virtio_transport: true }, { localCid: 3, loopbackBind: 'EADDRNOTAVAIL' }));
+    expect(report).toMatchObject({ role: 'guest', loopback: false, parent: 'host' });
+    const text = formatReport(report);
+    expect(text).toMatch(/^loopback: {2}none \(binding CID 1 fails with EADDRNOTAVAIL\): connects to CID 1 fail at once; modprobe vsock_loopback \(Linux 5\.6 or later\) to have it$/m);
+    expect(text).toMatch(/^parent: {4}CID 2 is this machine's host, through the guest transport$/m);
+    expect(text).toMatch(/Guest: reach the host with parent:<port> \(CID 2\)\./);
+    expect(text).toMatch(/a connect to loopback:<port> fails at once with EADDRNOTAVAIL/);
+    expect(text).not.toMatch(/Peers reach this machine at CID 1/);
+  });
+
+  it('loopback but no guest transport (the project\'s VM): CID 2 is this machine, and it says so', () => {
+    const report = diagnose(linux({ vsock_loopback: true }, { localCid: 1, loopbackBind: true }));
+    expect(report).toMatchObject({ role: 'none', loopback: true, parent: 'self', localMachine: 'loopback' });
+    const text = formatReport(report);
+    expect(text).toMatch(/^loopback: {2}yes, CID 1 \(loopback:<port>\) stays on this machine$/m);
+    expect(text).toMatch(/^parent: {4}CID 2 is this machine itself: no guest transport, so the kernel routes it to vsock loopback$/m);
+    expect(text).toMatch(/routes CID 2 to this machine's own loopback \(vsock_use_local_transport\(\) in net\/vmw_vsock\/af_vsock\.c\)/);
+    expect(text).toMatch(/The local CID reads 1: only the loopback transport is loaded/);
+    expect(text).not.toMatch(/Peers reach this machine at CID/);
+  });
+
+  it('loopback is what binding CID 1 says (a built-in vsock_loopback has no module), the module list only without it', () => {
+    expect(diagnose(linux({ vmw_vsock_virtio_transport: true }, { loopbackBind: true })).loopback).toBe(true);
+    expect(diagnose(linux({ vsock_loopback: true }, { loopbackBind: 'EADDRNOTAVAIL' })).loopback).toBe(false);
+    expect(diagnose(linux({ vsock_loopback: true })).loopback).toBe(true);
+  });
+
+  it('a host with neither guest transport nor loopback: CID 2 leads nowhere; a vsock host\'s CID 2 is not "peers reach"', () => {
+    const report = diagnose(linux({ vhost_vsock: true }, { localCid: 2, loopbackBind: 'EADDRNOTAVAIL' }));
+    expect(report.parent).toBe('none');
+    expect(formatReport(report)).toMatch(/^parent: {4}CID 2 leads nowhere: no guest transport is loaded$/m);
+    expect(report.advice.join('\n')).toMatch(/The local CID reads 2: this machine is a vsock host/);
+  });
+
   it('no vsock at all, Windows without Hyper-V sockets, and other OSes', () => {
     expect(diagnose(linux({}, { sockets: 'EAFNOSUPPORT' })).advice[0]).toMatch(/fails with EAFNOSUPPORT/);
     const win = diagnose({ platform: 'win32', release: '10.0', arch: 'x64', node: 'v20', hvsock: '0.1.0', sockets: 'EAFNOSUPPORT' });

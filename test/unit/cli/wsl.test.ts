@@ -107,6 +107,8 @@ describe('hvsock doctor inside WSL', () => {
     const text = formatReport(report);
     expect(text).toMatch(/^inside: {4}WSL 2$/m);
     expect(text).toMatch(/^local CID: any$/m);
+    expect(text).toMatch(/^loopback: {2}none: WSL 2 has no vsock loopback$/m);
+    expect(text).toMatch(/^parent: {4}CID 2 is this machine's host, through the guest transport$/m);
     expect(text).not.toMatch(/4294967295/);
     expect(JSON.stringify(report)).not.toMatch(/4294967295/);
     const advice = report.advice.join('\n');

@@ -12,6 +12,7 @@ import { addressProblems, describeConnection, shortAddress, type SeenAddresses }
 import { findLoopback } from '../../../src/selftest/loopback.js';
 import { formatMs, formatTable, roundMs, verdictOf, type CheckResult, type SelftestReport } from '../../../src/selftest/report.js';
 import { connectTimeoutReader, HYPERV_FLAG_READERS } from '../../../src/selftest/socket-options.js';
+import { encodeTimeval } from '../../../src/transport/platform.js';
 
 const check = (name: string, ok: boolean, figure: string, error?: string): CheckResult =>
   error === undefined ? { name, ok, figure, ms: 12.5 } : { name, ok, figure, error, ms: 12.5 };
@@ -176,8 +177,15 @@ describe('selftest address rules', () => {
 });
 
 describe('selftest option read-back', () => {
+  it('decodes the Linux connect timeout from a 32-bit struct timeval (arm, ia32), as platform.ts writes it', () => {
+    const reader = connectTimeoutReader('linux', 4);
+    expect([reader.level, reader.name, reader.length]).toEqual([40, 6, 8]);
+    expect(reader.decode(encodeTimeval(250, 4))).toBe(250);
+    expect(reader.decode(encodeTimeval(2500, 4).subarray(0, 4))).toBeUndefined();
+  });
+
   it('decodes the Linux connect timeout from its struct timeval', () => {
-    const reader = connectTimeoutReader('linux');
+    const reader = connectTimeoutReader('linux', 8);
     const tv = Buffer.alloc(16);
     tv.writeBigInt64LE(2n, 0);
     tv.writeBigInt64LE(500_000n, 8);

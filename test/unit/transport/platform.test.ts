@@ -11,22 +11,51 @@ import {
 } from '../../../src/address/constants.js';
 import { tcpLoopback } from '../../../src/transport/tcp-loopback.js';
 import { normalizeConnectArgs, normalizeListenArgs } from '../../../src/net/options.js';
-import { platformFor, uvErrno, type SocketOption } from '../../../src/transport/platform.js';
+import { encodeTimeval, linuxPlatform, longSizeOf, platformFor, uvErrno, type SocketOption } from '../../../src/transport/platform.js';
 
 const summary = (options: SocketOption[]) => options.map((o) => [o.level, o.name, o.value.length, o.value.readUInt32LE(0)]);
 
 describe('socket platforms', () => {
-  it('Linux speaks AF_VSOCK and encodes the connect timeout as a 64-bit timeval', () => {
+  it('Linux speaks AF_VSOCK and encodes the connect timeout as a timeval of two longs of this process', () => {
     const linux = platformFor('linux');
     expect([linux.family, linux.protocol]).toEqual([AF_VSOCK, 0]);
     const [opt, ...rest] = linux.socketOptions({ connectTimeout: 2500 });
     expect(rest).toEqual([]);
     expect(opt?.level).toBe(AF_VSOCK);
     expect(opt?.name).toBe(SO_VM_SOCKETS_CONNECT_TIMEOUT);
+    expect(opt?.value).toEqual(encodeTimeval(2500, longSizeOf(process.arch)));
+    expect(linux.socketOptions({})).toEqual([]);
+  });
+
+  it('a long is 4 bytes on the 32-bit architectures and 8 on the 64-bit ones', () => {
+    for (const arch of ['arm', 'ia32', 'mipsel', 'mips', 'ppc', 's390']) expect([arch, longSizeOf(arch)]).toEqual([arch, 4]);
+    for (const arch of ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el']) expect([arch, longSizeOf(arch)]).toEqual([arch, 8]);
+  });
+
+  it('64-bit Linux (x64, arm64): 16 bytes, seconds and microseconds as 64-bit longs', () => {
+    const [opt] = linuxPlatform(() => ({ available: true }), 8).socketOptions({ connectTimeout: 2500 });
     expect(opt?.value.length).toBe(16);
     expect(opt?.value.readBigInt64LE(0)).toBe(2n);
     expect(opt?.value.readBigInt64LE(8)).toBe(500000n);
-    expect(linux.socketOptions({})).toEqual([]);
+  });
+
+  it('32-bit Linux (arm, ia32): 8 bytes, so a timeout under a second keeps its microseconds', () => {
+    const linux32 = linuxPlatform(() => ({ available: true }), 4);
+    const [opt] = linux32.socketOptions({ connectTimeout: 250 });
+    expect(opt?.name).toBe(SO_VM_SOCKETS_CONNECT_TIMEOUT);
+    expect(opt?.value.length).toBe(8);
+    // What a 32-bit kernel reads (two 32-bit longs): 0 s 250000 µs, not 0 s 0 µs.
+    expect([opt?.value.readInt32LE(0), opt?.value.readInt32LE(4)]).toEqual([0, 250000]);
+    const [long] = linux32.socketOptions({ connectTimeout: 2_000_000_123 });
+    expect([long?.value.readInt32LE(0), long?.value.readInt32LE(4)]).toEqual([2_000_000, 123000]);
+    // The 64-bit encoding, read the 32-bit way, was the bug: 250 ms became 0 s, 0 µs (the kernel's 2 s default).
+    const wrong = encodeTimeval(250, 8);
+    expect([wrong.readInt32LE(0), wrong.readInt32LE(4)]).toEqual([0, 0]);
+  });
+
+  it('big-endian machines (s390x) get the same fields in their own byte order', () => {
+    expect(encodeTimeval(1500, 8, false).readBigInt64BE(8)).toBe(500000n);
+    expect(encodeTimeval(1500, 4, false).readInt32BE(0)).toBe(1);
   });
 
   it('Linux refuses the Windows-only Hyper-V flags when set, and accepts them unset', () => {
