@@ -2,7 +2,7 @@
 // synchronously so that nothing malformed ever reaches the native layer.
 import type { AddressInput } from '../address/address.js';
 import { parseAddress } from '../address/text.js';
-import { ERR_INVALID_ARG_TYPE } from '../errors/errors.js';
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_MISSING_ARGS } from '../errors/errors.js';
 import type { NativeHandle } from '../transport/native.js';
 import { kTransport, type HyperVSocketOptions, type SocketPlatform } from '../transport/platform.js';
 
@@ -75,6 +75,12 @@ export interface ServerOptions {
   allowHalfOpen?: boolean;
   /** Accepted sockets start paused (no 'data' until resume()), as node:net. */
   pauseOnConnect?: boolean;
+  /**
+   * EventEmitter's option: a rejected async listener is caught; one for
+   * 'connection' destroys that socket with the error. Defaults to
+   * `events.captureRejections`, as for node:net's Server.
+   */
+  captureRejections?: boolean;
 }
 
 /** listen()'s options: the address to bind (a machine part and a service part) and how to listen. */
@@ -99,7 +105,11 @@ export function validateIdleTimeout(ms: unknown, name = 'msecs'): number {
 export function validateSocketOptions(options: unknown): SocketOptions {
   if (options === undefined) return {};
   validateObject(options, 'options');
-  const o = options as SocketOptions;
+  const o = options as SocketOptions & { objectMode?: unknown; readableObjectMode?: unknown; writableObjectMode?: unknown };
+  // A socket carries bytes: node:net refuses the object modes, with these words.
+  for (const name of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
+    if (o[name]) throw ERR_INVALID_ARG_VALUE(`options.${name}`, o[name], 'is not supported');
+  }
   if (o.allowHalfOpen !== undefined) validateBoolean(o.allowHalfOpen, 'options.allowHalfOpen');
   if (o.signal !== undefined) validateAbortSignal(o.signal, 'options.signal');
   return o;
@@ -128,6 +138,8 @@ function portAndMachine(port: number, machine: unknown): AddressInput {
  */
 export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number): [ConnectOptions, (() => void) | undefined] {
   const [[first, second], listener] = splitCallback(args);
+  // node:net's words for connect() with nothing to connect to.
+  if (first === undefined) throw ERR_MISSING_ARGS(['options', 'port', 'address']);
   let options: ConnectOptions;
   if (typeof first === 'number') {
     options = portAndMachine(first, second);
@@ -162,6 +174,7 @@ export function validateServerOptions(options: unknown): ServerOptions {
   const o = options as ServerOptions;
   if (o.allowHalfOpen !== undefined) validateBoolean(o.allowHalfOpen, 'options.allowHalfOpen');
   if (o.pauseOnConnect !== undefined) validateBoolean(o.pauseOnConnect, 'options.pauseOnConnect');
+  if (o.captureRejections !== undefined) validateBoolean(o.captureRejections, 'options.captureRejections');
   return o;
 }
 

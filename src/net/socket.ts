@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { onAbort, type Unsubscribe } from './abort.js';
 import type { HvSocketAddress } from '../address/address.js';
-import { AbortError, ERR_SOCKET_CLOSED, systemError } from '../errors/errors.js';
+import { AbortError, ERR_SOCKET_CLOSED, ERR_SOCKET_CLOSED_BEFORE_CONNECTION, systemError } from '../errors/errors.js';
 import { errorAddress } from '../address/address.js';
 import { loadBinding, WRITE_PENDING, type NativeHandle } from '../transport/native.js';
 import {
@@ -121,9 +121,10 @@ export class Socket extends Duplex {
     const target = platform.resolve(options, 'connect');
     const socketOptions = platform.socketOptions(options);
     const redial = options.redial === undefined ? null : redialSchedule(options.redial);
-    if (this.#handle !== null || this.connecting || this.destroyed) {
-      throw ERR_SOCKET_CLOSED();
-    }
+    // As node:net: a socket that is connecting or connected cannot connect
+    // again, but a closed one can (it is brought back to life first).
+    if (this.#handle !== null || this.connecting) throw ERR_SOCKET_CLOSED();
+    if (this.destroyed) this.#revive();
     if (listener !== undefined) this.once('connect', listener);
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.signal !== undefined) this.#watchSignal(options.signal);
@@ -216,8 +217,32 @@ export class Socket extends Duplex {
     return this.localHvAddress?.serviceId;
   }
 
-  get bytesWritten(): number {
-    return this.#bytesWritten;
+  /**
+   * Bytes written so far, as node:net counts them: those handed to the OS
+   * plus those still queued (while connecting, corked or under
+   * backpressure). Undefined on Socket.prototype itself, as node:net's.
+   */
+  get bytesWritten(): number | undefined {
+    if (!(#bytesWritten in this)) return undefined;
+    let bytes = this.#bytesWritten;
+    // The stream's queue (Writable's writableBuffer, which @types/node omits), as node:net's getter reads it.
+    const queued = (this as unknown as { writableBuffer: Array<{ chunk: Buffer | string; encoding: BufferEncoding }> }).writableBuffer;
+    for (const { chunk, encoding } of queued) {
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : chunk.length;
+    }
+    for (const chunk of this.#pendingWrite?.chunks ?? []) bytes += chunk.length;
+    return bytes;
+  }
+
+  /** node:net's older name for writableLength; undefined until the socket has an OS socket, as node:net's. */
+  get bufferSize(): number | undefined {
+    if (!(#handle in this) || this.#handle === null) return undefined;
+    return this.writableLength;
+  }
+
+  /** node:net's deprecated name for `connecting`. */
+  get _connecting(): boolean {
+    return this.connecting;
   }
 
   /** True until the socket is connected (also before connect() is called). */
@@ -282,6 +307,25 @@ export class Socket extends Duplex {
     else this.once('finish', () => this.destroy());
   }
 
+  /**
+   * As node:net's write(), with its error for a write after the peer ended
+   * the connection and this side ended too (allowHalfOpen false ends it by
+   * itself): EPIPE, "This socket has been ended by the other party", rather
+   * than the stream's ERR_STREAM_WRITE_AFTER_END, which blames the caller.
+   */
+  override write(chunk: unknown, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: unknown, encoding: BufferEncoding, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (!this.allowHalfOpen && this.readableEnded && this.writableEnded) {
+      const cb = typeof encoding === 'function' ? encoding : callback;
+      const error = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+      if (typeof cb === 'function') process.nextTick(cb as (error: Error) => void, error);
+      this.destroy(error);
+      return false;
+    }
+    return super.write(chunk, encoding as BufferEncoding, callback as (error: Error | null | undefined) => void);
+  }
+
   override _read(): void {
     if (this.connecting) {
       // As node:net: the stream counts this read as under way, so it must be
@@ -339,6 +383,9 @@ export class Socket extends Duplex {
     this.#closeHandle();
     const pendingWrite = this.#writeCallback;
     this.#writeCallback = null;
+    // A write made while connecting waits in #pendingWrite; the stream holds
+    // the writes after it (and end()'s callback) until it is called back.
+    const unsent = this.#pendingWrite;
     this.#pendingWrite = null;
     callback(error);
     // A write the OS never finished must not leave its callback hanging.
@@ -346,9 +393,25 @@ export class Socket extends Duplex {
     const onClose = this.#onClose;
     this.#onClose = null;
     process.nextTick(() => {
+      // As node:net, on 'close': the stream then calls the queued writes' and
+      // end()'s callbacks with the socket's error, else with this one.
+      unsent?.callback(ERR_SOCKET_CLOSED_BEFORE_CONNECTION());
       this.emit('close', error !== null);
       onClose?.(this);
     });
+  }
+
+  /**
+   * A closed socket made ready to connect again, as node:net's connect()
+   * does (its initSocketHandle): the stream's state is reset (Node's
+   * internal _undestroy(), which node:net calls), and so is what belonged to
+   * the old connection.
+   */
+  #revive(): void {
+    (this as unknown as { _undestroy(): void })._undestroy();
+    this.bytesRead = 0;
+    this.#bytesWritten = 0;
+    this.#local = this.#remote = this.#target = undefined;
   }
 
   #attach(handle: NativeHandle): void {
