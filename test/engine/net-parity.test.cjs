@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const events = require('node:events');
 const net = require('node:net');
 const { afterEach, describe, it } = require('node:test');
-const { hvsock, transport, target, listen, newServer, newSocket, closeAll, event, later } = require('./helpers.cjs');
+const { hvsock, internalOptions, transport, target, listen, newServer, newSocket, closeAll, event, later } = require('./helpers.cjs');
 
 const T = { timeout: 60_000 };
 
@@ -206,6 +206,36 @@ describe("node:net's behaviour (issue 17)", () => {
       assert.equal(server.listening, false);
       const idle = newServer();
       assert.equal(idle.close(42), idle);
+    });
+  });
+
+  describe('without new', () => {
+    it('Socket() and Server() construct, as net.Socket() and net.Server(); instanceof, constructor and subclasses work', T, async () => {
+      const expected = net.Socket();
+      const socket = hvsock.Socket({ allowHalfOpen: true });
+      assert.equal(expected instanceof net.Socket, true);
+      assert.equal(socket instanceof hvsock.Socket, true);
+      assert.equal(socket.constructor, hvsock.Socket);
+      assert.equal(socket.allowHalfOpen, true);
+      const server = hvsock.Server(() => {});
+      assert.equal(server instanceof hvsock.Server, true);
+      assert.equal(server.listenerCount('connection'), 1);
+      assert.equal(hvsock.createServer() instanceof hvsock.Server, true);
+      class Traced extends hvsock.Socket {
+        traced() {
+          return true;
+        }
+      }
+      const traced = new Traced();
+      assert.equal(traced instanceof hvsock.Socket && traced instanceof Traced && traced.traced(), true);
+      // And one made without new works end to end.
+      const { port } = await listen((peer) => peer.end('made without new'));
+      const client = hvsock.Socket({ ...internalOptions }).connect(target(port));
+      const chunks = [];
+      client.on('data', (chunk) => chunks.push(chunk));
+      await event(client, 'end');
+      assert.equal(Buffer.concat(chunks).toString(), 'made without new');
+      for (const s of [expected, socket, traced, client]) s.destroy();
     });
   });
 
