@@ -34,6 +34,8 @@ export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   signal?: AbortSignal;
   /** Used by connect()/createConnection() for the new socket. */
   allowHalfOpen?: boolean;
+  /** Used by connect()/createConnection() for the new socket: reads go into the caller's buffer (SocketOptions.onread). */
+  onread?: OnReadOptions;
   /**
    * Retry a refused, unreachable or timed-out connect (the peer not listening
    * yet) with backoff, each time on a fresh OS socket, for up to `timeout` ms.
@@ -43,12 +45,26 @@ export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   redial?: number | RedialOptions;
 }
 
+/**
+ * node:net's `onread`: incoming data goes into `buffer` (or the buffer the
+ * function returns, asked again after each callback) and `callback(nread,
+ * buffer)` is called instead of 'data'; returning false stops reading until
+ * `resume()`. hvsock copies each chunk it read into the buffer (node:net
+ * reads into it directly): the native read path owns where reads land.
+ */
+export interface OnReadOptions {
+  buffer: Uint8Array | (() => Uint8Array);
+  callback: (bytesRead: number, buffer: Uint8Array) => boolean | void;
+}
+
 /** `new Socket()`'s options. */
 export interface SocketOptions {
   /** Keep the writable side open after the peer ends (default false, as node:net). */
   allowHalfOpen?: boolean;
   /** Aborting destroys the socket with an AbortError. */
   signal?: AbortSignal;
+  /** Reads go into the caller's buffer and callback instead of 'data', as node:net's onread. */
+  onread?: OnReadOptions;
 }
 
 /** How a Server hands an accepted OS socket to a new Socket; not public API. */
@@ -112,7 +128,21 @@ export function validateSocketOptions(options: unknown): SocketOptions {
   }
   if (o.allowHalfOpen !== undefined) validateBoolean(o.allowHalfOpen, 'options.allowHalfOpen');
   if (o.signal !== undefined) validateAbortSignal(o.signal, 'options.signal');
+  if (o.onread !== undefined) validateOnRead(o.onread);
   return o;
+}
+
+/** node:net ignores a malformed onread; hvsock says so, as for every other option. */
+function validateOnRead(onread: unknown): void {
+  validateObject(onread, 'options.onread');
+  const { buffer, callback } = onread as Partial<OnReadOptions>;
+  if (!(buffer instanceof Uint8Array) && typeof buffer !== 'function') {
+    throw ERR_INVALID_ARG_TYPE('options.onread.buffer', ['Uint8Array', 'Function'], buffer);
+  }
+  if (buffer instanceof Uint8Array && buffer.length === 0) {
+    throw ERR_INVALID_ARG_VALUE('options.onread.buffer', buffer, 'must not be empty');
+  }
+  validateFunction(callback, 'options.onread.callback');
 }
 
 /** node:net's calling convention: an optional callback always comes last. */

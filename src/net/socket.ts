@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { onAbort, type Unsubscribe } from './abort.js';
 import type { HvSocketAddress } from '../address/address.js';
-import { AbortError, ERR_SOCKET_CLOSED, ERR_SOCKET_CLOSED_BEFORE_CONNECTION, systemError } from '../errors/errors.js';
+import { AbortError, ERR_INVALID_ARG_VALUE, ERR_SOCKET_CLOSED, ERR_SOCKET_CLOSED_BEFORE_CONNECTION, systemError } from '../errors/errors.js';
 import { errorAddress } from '../address/address.js';
 import { loadBinding, WRITE_PENDING, type NativeHandle } from '../transport/native.js';
 import {
@@ -17,6 +17,7 @@ import {
   validateSocketOptions,
   type ConnectOptions,
   type InternalSocketOptions,
+  type OnReadOptions,
   type SocketOptions,
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
@@ -88,11 +89,17 @@ export class Socket extends Duplex {
   #onClose: ((socket: Socket) => void) | null = null;
   #stopWatchingSignal: Unsubscribe | null = null;
   #dial: Dial | null = null;
+  /** The onread option: where reads go instead of push(); what is left of a chunk when its callback paused. */
+  #userRead: { buffer: Uint8Array | null; next: (() => Uint8Array) | null; callback: OnReadOptions['callback']; left: Buffer | null } | null = null;
 
   constructor(options?: SocketOptions) {
-    const { allowHalfOpen = false, signal } = validateSocketOptions(options);
+    const { allowHalfOpen = false, signal, onread } = validateSocketOptions(options);
     super({ allowHalfOpen, emitClose: false, autoDestroy: true, decodeStrings: true });
     if (signal !== undefined) this.#watchSignal(signal);
+    if (onread !== undefined) {
+      const { buffer, callback } = onread;
+      this.#userRead = typeof buffer === 'function' ? { buffer: null, next: buffer, callback, left: null } : { buffer, next: null, callback, left: null };
+    }
     const internal = options as InternalSocketOptions | undefined;
     this.#transport = internal?.[kTransport];
     const accepted = internal?.[kAccepted];
@@ -333,8 +340,12 @@ export class Socket extends Duplex {
       this.once('connect', () => this._read());
       return;
     }
-    if (this.#handle === null) return;
     if (this.#reading) return;
+    this.#startReading();
+  }
+
+  #startReading(): void {
+    if (this.#handle === null) return;
     const err = this.#handle.readStart();
     if (err < 0) {
       this.destroy(systemError(err, 'read', { windowsError: this.#handle.windowsError }));
@@ -551,6 +562,10 @@ export class Socket extends Duplex {
     if (nread > 0 && arrayBuffer !== undefined) {
       this.bytesRead += nread;
       this.#touch();
+      if (this.#userRead !== null) {
+        this.#readIntoUserBuffer(Buffer.from(arrayBuffer, offset, nread));
+        return;
+      }
       // The kernel wrote the bytes into memory that is ours: a view, no copy,
       // except for a small read, whose space the next read reuses and which
       // Node's Buffer pool holds more cheaply (native/read_slab.h).
@@ -569,6 +584,58 @@ export class Socket extends Duplex {
       return;
     }
     this.destroy(systemError(nread, 'read', { windowsError: handle.windowsError }));
+  }
+
+  /**
+   * The onread option: `chunk` copied into the caller's buffer, a buffer-full
+   * at a time, with a callback per buffer-full; a callback that returns false
+   * stops reading, and what is left of the chunk waits for resume().
+   */
+  #readIntoUserBuffer(chunk: Buffer): void {
+    const user = this.#userRead;
+    if (user === null) return;
+    let offset = 0;
+    while (offset < chunk.length && !this.destroyed) {
+      user.buffer ??= user.next?.() ?? null;
+      if (!(user.buffer instanceof Uint8Array) || user.buffer.length === 0) {
+        this.destroy(ERR_INVALID_ARG_VALUE('options.onread.buffer', user.buffer, 'must return a non-empty Uint8Array'));
+        return;
+      }
+      const target = user.buffer;
+      const copied = chunk.copy(target, 0, offset);
+      offset += copied;
+      const more = user.callback(copied, target) !== false;
+      // As node:net, a buffer function is asked for the next buffer after each callback.
+      if (user.next !== null) user.buffer = null;
+      if (!more) {
+        // Kept as a copy: the chunk's memory belongs to the read path.
+        user.left = offset < chunk.length ? Buffer.from(chunk.subarray(offset)) : null;
+        this.#reading = false;
+        this.#handle?.readStop();
+        return;
+      }
+    }
+  }
+
+  /** With onread, pause() and resume() stop and start the reads themselves, as node:net's. */
+  override pause(): this {
+    if (this.#userRead !== null && this.#reading && this.#handle !== null) {
+      this.#reading = false;
+      this.#handle.readStop();
+    }
+    return super.pause();
+  }
+
+  override resume(): this {
+    const user = this.#userRead;
+    if (user !== null && !this.connecting && this.#handle !== null && !this.#reading) {
+      const left = user.left;
+      user.left = null;
+      if (left !== null) this.#readIntoUserBuffer(left);
+      // Unless the callback paused again on what was left.
+      if (user.left === null && this.#handle !== null && !this.#reading) this.#startReading();
+    }
+    return super.resume();
   }
 
   #touch(): void {

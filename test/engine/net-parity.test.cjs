@@ -239,6 +239,58 @@ describe("node:net's behaviour (issue 17)", () => {
     });
   });
 
+  describe('onread', () => {
+    /** What a client with this onread gets of `data`: the bytes, the callbacks' sizes, 'data' events, whether 'end' came. */
+    const run = (connectTo, data, makeBuffer, pauseFirst) =>
+      new Promise((resolve) => {
+        const parts = [];
+        let calls = 0;
+        let dataEvents = 0;
+        let resumed = false;
+        let socket;
+        const callback = (nread, buffer) => {
+          assert.ok(buffer instanceof Uint8Array);
+          assert.ok(nread > 0 && nread <= buffer.length);
+          parts.push(Buffer.from(buffer.subarray(0, nread)));
+          calls++;
+          if (pauseFirst && calls === 1) {
+            // Reading stops here until resume(): nothing more may arrive meanwhile.
+            setTimeout(() => {
+              resumed = calls === 1;
+              socket.resume();
+            }, 300);
+            return false;
+          }
+          return true;
+        };
+        socket = connectTo({ onread: { buffer: makeBuffer(), callback } });
+        socket.on('data', () => dataEvents++);
+        socket.once('end', () => resolve({ received: Buffer.concat(parts).equals(data), dataEvents, stayedPaused: pauseFirst ? resumed : null, many: calls > 1 }));
+      });
+    const data = Buffer.alloc(256 * 1024, 7);
+    const cases = {
+      'a static buffer': [() => Buffer.alloc(1000), false],
+      'a buffer function, called for each read': [() => () => Buffer.alloc(4096), false],
+      'a callback that returns false pauses until resume()': [() => Buffer.alloc(1000), true],
+    };
+    for (const [name, [makeBuffer, pauseFirst]] of Object.entries(cases)) {
+      it(`${name}: reads land in the caller's buffer, no 'data', then 'end', as node:net`, T, async () => {
+        const { port: netPort } = await netServer((socket) => socket.end(data));
+        const { port: hvPort } = await listen((socket) => socket.end(data));
+        const expected = await run((options) => net.connect({ port: netPort, host: '127.0.0.1', ...options }), data, makeBuffer, pauseFirst);
+        assert.deepEqual(expected, { received: true, dataEvents: 0, stayedPaused: pauseFirst ? true : null, many: true });
+        const actual = await run((options) => newSocket(options).connect(target(hvPort)), data, makeBuffer, pauseFirst);
+        assert.deepEqual(actual, expected);
+      });
+    }
+
+    it('a malformed onread throws (node:net ignores it)', T, () => {
+      for (const onread of [{ buffer: 'x', callback() {} }, { buffer: Buffer.alloc(1) }, { buffer: Buffer.alloc(0), callback() {} }]) {
+        assert.throws(() => newSocket({ onread }), TypeError);
+      }
+    });
+  });
+
   describe('connect() again', () => {
     it('a closed socket connects again, as node:net, and reads the new connection', T, async () => {
       const { port: netPort } = await netServer((socket) => socket.end('hi'));
