@@ -112,9 +112,6 @@ function readParts(input: unknown, name: string): Parts {
   }
   const { port, serviceId, toHost } = input as AddressInput;
   const { cid, vmId } = machineOf(input as AddressInput, name);
-  if (port !== undefined && serviceId !== undefined) {
-    throw ERR_INVALID_ARG_VALUE(name, input, 'must name the service once: port or serviceId, not both');
-  }
   if (port === undefined && serviceId === undefined) {
     throw ERR_INVALID_ARG_VALUE(name, input, 'must name a service: port or serviceId');
   }
@@ -126,14 +123,30 @@ function readParts(input: unknown, name: string): Parts {
   if (port !== undefined) parts.port = port;
   if (vmId !== undefined) parts.vmId = normalizeGuid(vmId, `${name}.vmId`);
   if (serviceId !== undefined) parts.serviceId = normalizeGuid(serviceId, `${name}.serviceId`);
+  // An address as address() and remoteHvAddress give it names each part in
+  // every form it has (cid and vmId, port and serviceId), so that
+  // connect(server.address()) works: two forms are one part when they agree.
+  if (parts.cid !== undefined && parts.vmId !== undefined && CID_TO_VMID.get(parts.cid) !== parts.vmId) {
+    throw ERR_INVALID_ARG_VALUE(name, input, 'must name the machine once: host, cid or vmId (cid and vmId together only when they are the same machine)');
+  }
+  if (parts.port !== undefined && parts.serviceId !== undefined) {
+    const same = parts.port <= MAX_TEMPLATE_PORT && serviceIdFromPort(parts.port) === parts.serviceId;
+    if (!same) {
+      throw ERR_INVALID_ARG_VALUE(name, input, 'must name the service once: port or serviceId, not both (unless they are the same service)');
+    }
+  }
   return parts;
 }
 
-/** The machine part: cid, vmId, or host (the short form's machine text), at most one of them. */
+/**
+ * The machine part: cid, vmId, or host (the short form's machine text); host
+ * alone, cid and vmId alone or together (readParts checks that they agree).
+ */
 function machineOf(input: AddressInput, name: string): { cid?: number | undefined; vmId?: string | undefined } {
   const { cid, vmId, host } = input;
-  const given = [cid, vmId, host].filter((part) => part !== undefined).length;
-  if (given > 1) throw ERR_INVALID_ARG_VALUE(name, input, 'must name the machine once: host, cid or vmId');
+  if (host !== undefined && (cid !== undefined || vmId !== undefined)) {
+    throw ERR_INVALID_ARG_VALUE(name, input, 'must name the machine once: host, cid or vmId');
+  }
   if (host === undefined) return { cid, vmId };
   if (typeof host !== 'string') throw ERR_INVALID_ARG_TYPE(`${name}.host`, 'string', host);
   const machine = parseMachine(host.trim(), `${name}.host`);

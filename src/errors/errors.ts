@@ -87,8 +87,9 @@ export function ERR_OUT_OF_RANGE(name: string, range: string, received: unknown)
   );
 }
 
-export function ERR_MISSING_ARGS(...names: string[]): TypeError & { code: string } {
-  const quoted = names.map((n) => `"${n}"`);
+/** Each name is an argument, or a list of alternatives (`['options', 'port']` reads `"options" or "port"`), as Node's. */
+export function ERR_MISSING_ARGS(...names: Array<string | string[]>): TypeError & { code: string } {
+  const quoted = names.map((n) => (Array.isArray(n) ? n : [n]).map((a) => `"${a}"`).join(' or '));
   const list = quoted.length <= 2 ? quoted.join(' and ') : `${quoted.slice(0, -1).join(', ')}, and ${quoted[quoted.length - 1]}`;
   return nodeError<TypeError>(TypeError, 'ERR_MISSING_ARGS', `The ${list} argument${names.length > 1 ? 's' : ''} must be specified`);
 }

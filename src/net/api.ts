@@ -28,9 +28,12 @@ export function connect(port: number, host?: string | number, connectListener?: 
 export function connect(port: number, connectListener?: () => void): Socket;
 export function connect(...args: unknown[]): Socket {
   const first = args[0];
-  const allowHalfOpen =
-    first !== null && typeof first === 'object' ? (first as ConnectOptions).allowHalfOpen : undefined;
-  const socket = new Socket(allowHalfOpen === undefined ? {} : { allowHalfOpen });
+  // The options the new Socket takes, as node:net's connect() hands its options to new Socket().
+  const { allowHalfOpen, onread } = first !== null && typeof first === 'object' ? (first as ConnectOptions) : {};
+  const socket = new Socket({
+    ...(allowHalfOpen === undefined ? {} : { allowHalfOpen }),
+    ...(onread === undefined ? {} : { onread }),
+  });
   return (socket.connect as (...a: unknown[]) => Socket)(...args);
 }
 

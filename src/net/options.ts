@@ -2,7 +2,7 @@
 // synchronously so that nothing malformed ever reaches the native layer.
 import type { AddressInput } from '../address/address.js';
 import { parseAddress } from '../address/text.js';
-import { ERR_INVALID_ARG_TYPE } from '../errors/errors.js';
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_MISSING_ARGS } from '../errors/errors.js';
 import type { NativeHandle } from '../transport/native.js';
 import { kTransport, type HyperVSocketOptions, type SocketPlatform } from '../transport/platform.js';
 
@@ -34,6 +34,8 @@ export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   signal?: AbortSignal;
   /** Used by connect()/createConnection() for the new socket. */
   allowHalfOpen?: boolean;
+  /** Used by connect()/createConnection() for the new socket: reads go into the caller's buffer (SocketOptions.onread). */
+  onread?: OnReadOptions;
   /**
    * Retry a refused, unreachable or timed-out connect (the peer not listening
    * yet) with backoff, each time on a fresh OS socket, for up to `timeout` ms.
@@ -43,12 +45,26 @@ export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
   redial?: number | RedialOptions;
 }
 
+/**
+ * node:net's `onread`: incoming data goes into `buffer` (or the buffer the
+ * function returns, asked again after each callback) and `callback(nread,
+ * buffer)` is called instead of 'data'; returning false stops reading until
+ * `resume()`. hvsock copies each chunk it read into the buffer (node:net
+ * reads into it directly): the native read path owns where reads land.
+ */
+export interface OnReadOptions {
+  buffer: Uint8Array | (() => Uint8Array);
+  callback: (bytesRead: number, buffer: Uint8Array) => boolean | void;
+}
+
 /** `new Socket()`'s options. */
 export interface SocketOptions {
   /** Keep the writable side open after the peer ends (default false, as node:net). */
   allowHalfOpen?: boolean;
   /** Aborting destroys the socket with an AbortError. */
   signal?: AbortSignal;
+  /** Reads go into the caller's buffer and callback instead of 'data', as node:net's onread. */
+  onread?: OnReadOptions;
 }
 
 /** How a Server hands an accepted OS socket to a new Socket; not public API. */
@@ -75,6 +91,12 @@ export interface ServerOptions {
   allowHalfOpen?: boolean;
   /** Accepted sockets start paused (no 'data' until resume()), as node:net. */
   pauseOnConnect?: boolean;
+  /**
+   * EventEmitter's option: a rejected async listener is caught; one for
+   * 'connection' destroys that socket with the error. Defaults to
+   * `events.captureRejections`, as for node:net's Server.
+   */
+  captureRejections?: boolean;
 }
 
 /** listen()'s options: the address to bind (a machine part and a service part) and how to listen. */
@@ -99,10 +121,28 @@ export function validateIdleTimeout(ms: unknown, name = 'msecs'): number {
 export function validateSocketOptions(options: unknown): SocketOptions {
   if (options === undefined) return {};
   validateObject(options, 'options');
-  const o = options as SocketOptions;
+  const o = options as SocketOptions & { objectMode?: unknown; readableObjectMode?: unknown; writableObjectMode?: unknown };
+  // A socket carries bytes: node:net refuses the object modes, with these words.
+  for (const name of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
+    if (o[name]) throw ERR_INVALID_ARG_VALUE(`options.${name}`, o[name], 'is not supported');
+  }
   if (o.allowHalfOpen !== undefined) validateBoolean(o.allowHalfOpen, 'options.allowHalfOpen');
   if (o.signal !== undefined) validateAbortSignal(o.signal, 'options.signal');
+  if (o.onread !== undefined) validateOnRead(o.onread);
   return o;
+}
+
+/** node:net ignores a malformed onread; hvsock says so, as for every other option. */
+function validateOnRead(onread: unknown): void {
+  validateObject(onread, 'options.onread');
+  const { buffer, callback } = onread as Partial<OnReadOptions>;
+  if (!(buffer instanceof Uint8Array) && typeof buffer !== 'function') {
+    throw ERR_INVALID_ARG_TYPE('options.onread.buffer', ['Uint8Array', 'Function'], buffer);
+  }
+  if (buffer instanceof Uint8Array && buffer.length === 0) {
+    throw ERR_INVALID_ARG_VALUE('options.onread.buffer', buffer, 'must not be empty');
+  }
+  validateFunction(callback, 'options.onread.callback');
 }
 
 /** node:net's calling convention: an optional callback always comes last. */
@@ -128,6 +168,8 @@ function portAndMachine(port: number, machine: unknown): AddressInput {
  */
 export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number): [ConnectOptions, (() => void) | undefined] {
   const [[first, second], listener] = splitCallback(args);
+  // node:net's words for connect() with nothing to connect to.
+  if (first === undefined) throw ERR_MISSING_ARGS(['options', 'port', 'address']);
   let options: ConnectOptions;
   if (typeof first === 'number') {
     options = portAndMachine(first, second);
@@ -162,6 +204,7 @@ export function validateServerOptions(options: unknown): ServerOptions {
   const o = options as ServerOptions;
   if (o.allowHalfOpen !== undefined) validateBoolean(o.allowHalfOpen, 'options.allowHalfOpen');
   if (o.pauseOnConnect !== undefined) validateBoolean(o.pauseOnConnect, 'options.pauseOnConnect');
+  if (o.captureRejections !== undefined) validateBoolean(o.captureRejections, 'options.captureRejections');
   return o;
 }
 

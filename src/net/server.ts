@@ -91,12 +91,14 @@ export class Server extends EventEmitter {
   #wsl: WslWatch | null = null;
 
   constructor(options?: ServerOptions | ConnectionListener, connectionListener?: ConnectionListener) {
-    super();
+    const validated = validateServerOptions(typeof options === 'function' ? undefined : options);
+    // Without the option, EventEmitter takes events.captureRejections, as node:net's Server does.
+    super(validated.captureRejections === undefined ? undefined : { captureRejections: validated.captureRejections });
     if (typeof options === 'function') {
       connectionListener = options;
       options = undefined;
     }
-    const { allowHalfOpen = false, pauseOnConnect = false } = validateServerOptions(options);
+    const { allowHalfOpen = false, pauseOnConnect = false } = validated;
     this.#allowHalfOpen = allowHalfOpen;
     this.#pauseOnConnect = pauseOnConnect;
     this.#transport = (options as InternalServerOptions | undefined)?.[kTransport];
@@ -305,8 +307,8 @@ export class Server extends EventEmitter {
    * server was not listening.
    */
   close(callback?: (error?: Error) => void): this {
-    if (callback !== undefined) {
-      validateCallback(callback);
+    // As node:net, anything but a function is ignored (not thrown at).
+    if (typeof callback === 'function') {
       if (this.#handle === null && this.#wsl === null) this.once('close', () => callback(ERR_SERVER_NOT_RUNNING()));
       else this.once('close', callback);
     }
@@ -344,6 +346,17 @@ export class Server extends EventEmitter {
     this.#handle?.unref();
     this.#wsl?.setKeepAlive(false);
     return this;
+  }
+
+  /**
+   * With captureRejections (the option or events.captureRejections), a
+   * rejected async listener lands here: for 'connection' it destroys that
+   * socket with the error, as node:net's Server does, rather than the
+   * server's 'error' (or the process) getting it.
+   */
+  override [EventEmitter.captureRejectionSymbol](error: Error, event: string | symbol, ...args: unknown[]): void {
+    if (event === 'connection' && args[0] instanceof Socket) args[0].destroy(error);
+    else this.emit('error', error);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { onAbort, type Unsubscribe } from './abort.js';
 import type { HvSocketAddress } from '../address/address.js';
-import { AbortError, ERR_SOCKET_CLOSED, systemError } from '../errors/errors.js';
+import { AbortError, ERR_INVALID_ARG_VALUE, ERR_SOCKET_CLOSED, ERR_SOCKET_CLOSED_BEFORE_CONNECTION, systemError } from '../errors/errors.js';
 import { errorAddress } from '../address/address.js';
 import { loadBinding, WRITE_PENDING, type NativeHandle } from '../transport/native.js';
 import {
@@ -17,6 +17,7 @@ import {
   validateSocketOptions,
   type ConnectOptions,
   type InternalSocketOptions,
+  type OnReadOptions,
   type SocketOptions,
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
@@ -88,11 +89,17 @@ export class Socket extends Duplex {
   #onClose: ((socket: Socket) => void) | null = null;
   #stopWatchingSignal: Unsubscribe | null = null;
   #dial: Dial | null = null;
+  /** The onread option: where reads go instead of push(); what is left of a chunk when its callback paused. */
+  #userRead: { buffer: Uint8Array | null; next: (() => Uint8Array) | null; callback: OnReadOptions['callback']; left: Buffer | null } | null = null;
 
   constructor(options?: SocketOptions) {
-    const { allowHalfOpen = false, signal } = validateSocketOptions(options);
+    const { allowHalfOpen = false, signal, onread } = validateSocketOptions(options);
     super({ allowHalfOpen, emitClose: false, autoDestroy: true, decodeStrings: true });
     if (signal !== undefined) this.#watchSignal(signal);
+    if (onread !== undefined) {
+      const { buffer, callback } = onread;
+      this.#userRead = typeof buffer === 'function' ? { buffer: null, next: buffer, callback, left: null } : { buffer, next: null, callback, left: null };
+    }
     const internal = options as InternalSocketOptions | undefined;
     this.#transport = internal?.[kTransport];
     const accepted = internal?.[kAccepted];
@@ -121,9 +128,10 @@ export class Socket extends Duplex {
     const target = platform.resolve(options, 'connect');
     const socketOptions = platform.socketOptions(options);
     const redial = options.redial === undefined ? null : redialSchedule(options.redial);
-    if (this.#handle !== null || this.connecting || this.destroyed) {
-      throw ERR_SOCKET_CLOSED();
-    }
+    // As node:net: a socket that is connecting or connected cannot connect
+    // again, but a closed one can (it is brought back to life first).
+    if (this.#handle !== null || this.connecting) throw ERR_SOCKET_CLOSED();
+    if (this.destroyed) this.#revive();
     if (listener !== undefined) this.once('connect', listener);
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.signal !== undefined) this.#watchSignal(options.signal);
@@ -216,8 +224,32 @@ export class Socket extends Duplex {
     return this.localHvAddress?.serviceId;
   }
 
-  get bytesWritten(): number {
-    return this.#bytesWritten;
+  /**
+   * Bytes written so far, as node:net counts them: those handed to the OS
+   * plus those still queued (while connecting, corked or under
+   * backpressure). Undefined on Socket.prototype itself, as node:net's.
+   */
+  get bytesWritten(): number | undefined {
+    if (!(#bytesWritten in this)) return undefined;
+    let bytes = this.#bytesWritten;
+    // The stream's queue (Writable's writableBuffer, which @types/node omits), as node:net's getter reads it.
+    const queued = (this as unknown as { writableBuffer: Array<{ chunk: Buffer | string; encoding: BufferEncoding }> }).writableBuffer;
+    for (const { chunk, encoding } of queued) {
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : chunk.length;
+    }
+    for (const chunk of this.#pendingWrite?.chunks ?? []) bytes += chunk.length;
+    return bytes;
+  }
+
+  /** node:net's older name for writableLength; undefined until the socket has an OS socket, as node:net's. */
+  get bufferSize(): number | undefined {
+    if (!(#handle in this) || this.#handle === null) return undefined;
+    return this.writableLength;
+  }
+
+  /** node:net's deprecated name for `connecting`. */
+  get _connecting(): boolean {
+    return this.connecting;
   }
 
   /** True until the socket is connected (also before connect() is called). */
@@ -282,6 +314,25 @@ export class Socket extends Duplex {
     else this.once('finish', () => this.destroy());
   }
 
+  /**
+   * As node:net's write(), with its error for a write after the peer ended
+   * the connection and this side ended too (allowHalfOpen false ends it by
+   * itself): EPIPE, "This socket has been ended by the other party", rather
+   * than the stream's ERR_STREAM_WRITE_AFTER_END, which blames the caller.
+   */
+  override write(chunk: unknown, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: unknown, encoding: BufferEncoding, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (!this.allowHalfOpen && this.readableEnded && this.writableEnded) {
+      const cb = typeof encoding === 'function' ? encoding : callback;
+      const error = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+      if (typeof cb === 'function') process.nextTick(cb as (error: Error) => void, error);
+      this.destroy(error);
+      return false;
+    }
+    return super.write(chunk, encoding as BufferEncoding, callback as (error: Error | null | undefined) => void);
+  }
+
   override _read(): void {
     if (this.connecting) {
       // As node:net: the stream counts this read as under way, so it must be
@@ -289,8 +340,12 @@ export class Socket extends Duplex {
       this.once('connect', () => this._read());
       return;
     }
-    if (this.#handle === null) return;
     if (this.#reading) return;
+    this.#startReading();
+  }
+
+  #startReading(): void {
+    if (this.#handle === null) return;
     const err = this.#handle.readStart();
     if (err < 0) {
       this.destroy(systemError(err, 'read', { windowsError: this.#handle.windowsError }));
@@ -339,6 +394,9 @@ export class Socket extends Duplex {
     this.#closeHandle();
     const pendingWrite = this.#writeCallback;
     this.#writeCallback = null;
+    // A write made while connecting waits in #pendingWrite; the stream holds
+    // the writes after it (and end()'s callback) until it is called back.
+    const unsent = this.#pendingWrite;
     this.#pendingWrite = null;
     callback(error);
     // A write the OS never finished must not leave its callback hanging.
@@ -346,9 +404,25 @@ export class Socket extends Duplex {
     const onClose = this.#onClose;
     this.#onClose = null;
     process.nextTick(() => {
+      // As node:net, on 'close': the stream then calls the queued writes' and
+      // end()'s callbacks with the socket's error, else with this one.
+      unsent?.callback(ERR_SOCKET_CLOSED_BEFORE_CONNECTION());
       this.emit('close', error !== null);
       onClose?.(this);
     });
+  }
+
+  /**
+   * A closed socket made ready to connect again, as node:net's connect()
+   * does (its initSocketHandle): the stream's state is reset (Node's
+   * internal _undestroy(), which node:net calls), and so is what belonged to
+   * the old connection.
+   */
+  #revive(): void {
+    (this as unknown as { _undestroy(): void })._undestroy();
+    this.bytesRead = 0;
+    this.#bytesWritten = 0;
+    this.#local = this.#remote = this.#target = undefined;
   }
 
   #attach(handle: NativeHandle): void {
@@ -490,8 +564,13 @@ export class Socket extends Duplex {
     if (nread > 0 && arrayBuffer !== undefined) {
       this.bytesRead += nread;
       this.#touch();
+      const chunk = Buffer.from(arrayBuffer, 0, nread);
+      if (this.#userRead !== null) {
+        this.#readIntoUserBuffer(chunk);
+        return;
+      }
       // The ArrayBuffer is this chunk's alone (native/read_memory.h): no copy here.
-      if (!this.push(Buffer.from(arrayBuffer, 0, nread)) && this.#handle !== null) {
+      if (!this.push(chunk) && this.#handle !== null) {
         this.#reading = false;
         this.#handle.readStop();
       }
@@ -504,6 +583,58 @@ export class Socket extends Duplex {
       return;
     }
     this.destroy(systemError(nread, 'read', { windowsError: handle.windowsError }));
+  }
+
+  /**
+   * The onread option: `chunk` copied into the caller's buffer, a buffer-full
+   * at a time, with a callback per buffer-full; a callback that returns false
+   * stops reading, and what is left of the chunk waits for resume().
+   */
+  #readIntoUserBuffer(chunk: Buffer): void {
+    const user = this.#userRead;
+    if (user === null) return;
+    let offset = 0;
+    while (offset < chunk.length && !this.destroyed) {
+      user.buffer ??= user.next?.() ?? null;
+      if (!(user.buffer instanceof Uint8Array) || user.buffer.length === 0) {
+        this.destroy(ERR_INVALID_ARG_VALUE('options.onread.buffer', user.buffer, 'must return a non-empty Uint8Array'));
+        return;
+      }
+      const target = user.buffer;
+      const copied = chunk.copy(target, 0, offset);
+      offset += copied;
+      const more = user.callback(copied, target) !== false;
+      // As node:net, a buffer function is asked for the next buffer after each callback.
+      if (user.next !== null) user.buffer = null;
+      if (!more) {
+        // Kept as a copy: the chunk's memory belongs to the read path.
+        user.left = offset < chunk.length ? Buffer.from(chunk.subarray(offset)) : null;
+        this.#reading = false;
+        this.#handle?.readStop();
+        return;
+      }
+    }
+  }
+
+  /** With onread, pause() and resume() stop and start the reads themselves, as node:net's. */
+  override pause(): this {
+    if (this.#userRead !== null && this.#reading && this.#handle !== null) {
+      this.#reading = false;
+      this.#handle.readStop();
+    }
+    return super.pause();
+  }
+
+  override resume(): this {
+    const user = this.#userRead;
+    if (user !== null && !this.connecting && this.#handle !== null && !this.#reading) {
+      const left = user.left;
+      user.left = null;
+      if (left !== null) this.#readIntoUserBuffer(left);
+      // Unless the callback paused again on what was left.
+      if (user.left === null && this.#handle !== null && !this.#reading) this.#startReading();
+    }
+    return super.resume();
   }
 
   #touch(): void {

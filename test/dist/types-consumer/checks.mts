@@ -138,3 +138,15 @@ export async function host(): Promise<string> {
 }
 
 export const more = [hvsock.localCid, formatAddress, parseAddress('parent:5000').cid, listServices];
+
+/** Socket and Server without `new`, as net.Socket() and net.Server(); subclassing and instanceof still work. */
+export class TracedSocket extends Socket {
+  traced = true;
+}
+export function withoutNew(): [Socket, Server, boolean, TracedSocket] {
+  const socket: Socket = Socket({ allowHalfOpen: true });
+  const server: Server = Server({ pauseOnConnect: true }, (accepted: Socket) => accepted.end());
+  // @ts-expect-error Socket() takes SocketOptions, not a number
+  Socket(5);
+  return [socket, server, socket instanceof Socket && server instanceof Server, new TracedSocket()];
+}

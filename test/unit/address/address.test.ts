@@ -169,6 +169,42 @@ describe('resolveAddress on Windows', () => {
   });
 });
 
+describe('an address as address() gives it is a connect target (connect(server.address()))', () => {
+  it('Linux: cid and vmId, port and serviceId naming the same machine and service are one address', () => {
+    for (const [cid, port] of [[1, 5000], [2, 1], [3, 0x7fffffff], [3, 0x80000000]] as const) {
+      const address = decodeSockaddrVm(encodeSockaddrVm(cid, port));
+      const r = resolveAddress(address, 'connect', 'linux');
+      expect(r.sockaddr.equals(encodeSockaddrVm(cid, port))).toBe(true);
+      expect(r.address).toEqual(address);
+    }
+  });
+
+  it('Windows: the same for a VM ID and service GUID with a CID and port', () => {
+    for (const address of [
+      decodeSockaddrHv(encodeSockaddrHv(HV_GUID_PARENT, serviceIdFromPort(5000))),
+      decodeSockaddrHv(encodeSockaddrHv(HV_GUID_LOOPBACK, SOME_SERVICE)),
+      decodeSockaddrHv(encodeSockaddrHv(SOME_VM, serviceIdFromPort(7))),
+    ]) {
+      const r = resolveAddress(address, 'connect', 'win32');
+      expect(r.sockaddr.equals(encodeSockaddrHv(address.vmId as string, address.serviceId as string))).toBe(true);
+      expect(r.address).toEqual(address);
+    }
+  });
+
+  it('forms that contradict each other still throw, saying why', () => {
+    for (const platform of ['linux', 'win32'] as const) {
+      const resolve = (input: unknown) => resolveAddress(input, 'connect', platform);
+      expect(() => resolve({ cid: 1, vmId: HV_GUID_PARENT, port: 1 })).toThrow(/must name the machine once.*same machine/);
+      expect(() => resolve({ cid: 3, vmId: SOME_VM, port: 1 })).toThrow(code('ERR_INVALID_ARG_VALUE'));
+      expect(() => resolve({ cid: 1, port: 1, serviceId: serviceIdFromPort(2) })).toThrow(/port or serviceId, not both/);
+      expect(() => resolve({ cid: 1, port: 0x80000000, serviceId: serviceIdFromPort(0) })).toThrow(/port or serviceId, not both/);
+      expect(() => resolve({ host: 'loopback', cid: 1, port: 1 })).toThrow(/must name the machine once/);
+    }
+    // A wildcard listener's address names "any", which stays a listen-only machine.
+    expect(() => resolveAddress(decodeSockaddrVm(encodeSockaddrVm(VMADDR_CID_ANY, 5)), 'connect', 'linux')).toThrow(/not a connect target/);
+  });
+});
+
 describe('formatAddress (the short form)', () => {
   it('names the machines that have a name, else the CID (Linux) or the VM GUID (Windows); the port where the service has one', () => {
     expect(formatAddress(decodeSockaddrVm(encodeSockaddrVm(1, 5)))).toBe('loopback:5');

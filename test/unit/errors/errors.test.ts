@@ -43,6 +43,8 @@ describe('argument errors read like Node’s', () => {
 
   it('the stateful ones', () => {
     expect(ERR_MISSING_ARGS('port', 'serviceId').message).toBe('The "port" and "serviceId" arguments must be specified');
+    // A list is alternatives, as Node words connect()'s: The "options" or "port" or "path" argument must be specified.
+    expect(ERR_MISSING_ARGS(['options', 'port', 'address']).message).toBe('The "options" or "port" or "address" argument must be specified');
     expect(ERR_SERVER_NOT_RUNNING()).toMatchObject({ code: 'ERR_SERVER_NOT_RUNNING', message: 'Server is not running.' });
     const reason = new Error('why');
     const abort = AbortError(reason);

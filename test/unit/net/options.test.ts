@@ -20,8 +20,12 @@ describe('normalizeConnectArgs', () => {
   });
 
   it('refuses what is neither an object, a port nor an address', () => {
-    for (const bad of [undefined, null, true]) {
+    for (const bad of [null, true]) {
       expect(() => normalizeConnectArgs([bad], 1000)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    }
+    // Nothing to connect to at all: node:net's ERR_MISSING_ARGS, also for connect(undefined) and connect(cb).
+    for (const args of [[], [undefined], [() => {}]]) {
+      expect(() => normalizeConnectArgs(args, 1000)).toThrow(code('ERR_MISSING_ARGS'));
     }
     expect(() => normalizeConnectArgs(['x'], 1000)).toThrow(code('ERR_INVALID_ARG_VALUE'));
     expect(() => normalizeConnectArgs([5, true], 1000)).toThrow(code('ERR_INVALID_ARG_TYPE'));

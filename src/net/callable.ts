@@ -1,0 +1,19 @@
+// net.Socket() and net.Server() work without `new` (Node's function
+// constructors check `this instanceof Socket`). JavaScript classes cannot be
+// called, so the package exports each class behind a Proxy whose call trap
+// constructs: `new`, `instanceof`, `extends`, statics and the prototype all
+// reach the class itself, and the type is both constructable and callable.
+
+/** A class that may also be called without `new`, which constructs it. */
+export type Callable<C extends abstract new (...args: never[]) => unknown> = C &
+  ((...args: ConstructorParameters<C>) => InstanceType<C>);
+
+/** `Class` callable without `new`, as node:net's function constructors are. */
+export function callable<C extends new (...args: never[]) => unknown>(Class: C): Callable<C> {
+  const exported = new Proxy(Class, {
+    apply: (target, _thisArg, args) => new target(...(args as never[])),
+  }) as Callable<C>;
+  // socket.constructor === Socket, as with node:net, for the exported Socket.
+  Object.defineProperty(Class.prototype, 'constructor', { value: exported, writable: true, configurable: true, enumerable: false });
+  return exported;
+}
