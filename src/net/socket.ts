@@ -542,7 +542,7 @@ export class Socket extends Duplex {
     this.#touch();
     const result = handle.writev(chunks.length === 1 ? (chunks[0] as Buffer) : chunks);
     if (result < 0) {
-      callback(systemError(result, 'write', { windowsError: handle.windowsError }));
+      callback(systemError(this.#writeErrno(result), 'write', { windowsError: handle.windowsError }));
       return;
     }
     for (const chunk of chunks) this.#bytesWritten += chunk.length;
@@ -555,7 +555,11 @@ export class Socket extends Duplex {
     this.#writeCallback = null;
     if (callback === null) return;
     this.#touch();
-    callback(status < 0 ? systemError(status, 'write', { windowsError: this.#handle?.windowsError }) : null);
+    callback(status < 0 ? systemError(this.#writeErrno(status), 'write', { windowsError: this.#handle?.windowsError }) : null);
+  }
+
+  #writeErrno(errno: number): number {
+    return this.#platform?.writeError?.(errno) ?? errno;
   }
 
   #onRead(nread: number, arrayBuffer?: ArrayBuffer): void {

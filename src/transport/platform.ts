@@ -85,6 +85,8 @@ export interface SocketPlatform {
   acceptedSocketOptions(options: PlatformSocketOptions): SocketOption[];
   /** Maps an OS-specific connect failure onto node:net's meaning. */
   connectError(errno: number): number;
+  /** Maps an OS-specific write failure onto node:net's meaning (where absent, as it is). */
+  writeError?(errno: number): number;
   /**
    * Before each connect attempt, with the resolved target: the error that
    * attempt must fail with without making any system call, or null to go
@@ -235,6 +237,16 @@ const linuxBase = (longBytes: 4 | 8): SocketPlatform => ({
     // vsock answers a connect to a port nobody listens on with a reset;
     // every other stack (and Hyper-V) calls that a refusal.
     return errno === uvErrno('ECONNRESET') ? uvErrno('ECONNREFUSED') : errno;
+  },
+  writeError(errno) {
+    // vsock has no reset: a peer that closes shuts the connection down both
+    // ways, and the next send fails with EPIPE at once (vsock_connectible_sendmsg:
+    // peer_shutdown & RCV_SHUTDOWN), where TCP takes the bytes and the peer's
+    // reset follows (ECONNRESET). The stream layer never writes after our own
+    // end(), so here EPIPE always means the peer closed: a client that a server
+    // dropped (maxConnections, or a listener closed with it still queued) sees
+    // node:net's ECONNRESET, not an EPIPE that no TCP peer gives on a first write.
+    return errno === uvErrno('EPIPE') ? uvErrno('ECONNRESET') : errno;
   },
 });
 

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import {
   HV_GUID_LOOPBACK,
@@ -160,5 +161,46 @@ describe('echo over vsock loopback', () => {
     expect(drop?.remoteHvAddress).toMatchObject({ family: 'AF_VSOCK', cid: LOOPBACK, port: secondPort });
     expect(await connectionCount(s.server)).toBe(1);
     first.destroy();
+  });
+
+  it("a client dropped by maxConnections that writes at once sees node:net's clean end or ECONNRESET, never EPIPE", async () => {
+    // What the client's first write meets, side by side: node:net over TCP in
+    // this guest, hvsock over vsock. A TCP peer that closed takes the bytes
+    // and resets afterwards; a vsock peer that closed refuses the send at once
+    // (EPIPE from the kernel), which hvsock reports as the reset it is.
+    const outcome = (socket: NodeJS.EventEmitter & { write(data: string, cb: (e?: Error | null) => void): unknown }) =>
+      new Promise<string>((resolve) => {
+        socket.once('connect', () => socket.write('hello', () => {}));
+        socket.once('end', () => resolve('end'));
+        socket.once('error', (e: NodeJS.ErrnoException) => resolve(String(e.code)));
+      });
+    const seen = { 'node:net': [] as string[], hvsock: [] as string[] };
+    const tcp = net.createServer(() => {});
+    tcp.maxConnections = 1;
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const s = await listen(() => {});
+    s.server.maxConnections = 1;
+    const tcpFirst = net.connect((tcp.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(tcpFirst, 'connect');
+    const first = await connected(s.port);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const tcpClient = net.connect((tcp.address() as net.AddressInfo).port, '127.0.0.1');
+        seen['node:net'].push(await outcome(tcpClient));
+        tcpClient.destroy();
+        const client = connect({ cid: LOOPBACK, port: s.port });
+        seen.hvsock.push(await outcome(client));
+        client.destroy();
+      }
+    } finally {
+      tcpFirst.destroy();
+      first.destroy();
+      tcp.close();
+    }
+    for (const outcomes of Object.values(seen)) {
+      for (const o of outcomes) expect(['end', 'ECONNRESET']).toContain(o);
+    }
+    expect(seen.hvsock).toHaveLength(5);
   });
 });

@@ -60,11 +60,13 @@ function ending(o: Outcome): string {
 
 /**
  * What a peer's death looks like from the other side. A reader sees the end of
- * stream (or a reset). A writer may also see EPIPE: Linux vsock reports a peer
+ * stream (or a reset). A writer sees a reset: Linux vsock reports a peer
  * whose socket went away as a shutdown of both directions (then a reset of
  * the connection state, which sets no socket error), and a send after the
- * peer's receive shutdown fails with EPIPE (vsock_connectible_sendmsg) — as
- * node:net reports a write to a TCP peer that is gone as `write EPIPE`.
+ * peer's receive shutdown fails with EPIPE (vsock_connectible_sendmsg), which
+ * hvsock reports as node:net's ECONNRESET (platform.ts, writeError). EPIPE
+ * stays possible as node:net's own "This socket has been ended by the other
+ * party", for a write after the end was read.
  */
 const READER_SEES = ['end', 'ECONNRESET'];
 const WRITER_SEES = ['end', 'ECONNRESET', 'EPIPE'];

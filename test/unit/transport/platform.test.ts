@@ -75,6 +75,13 @@ describe('socket platforms', () => {
     expect(linux.connectError(uvErrno('ETIMEDOUT'))).toBe(uvErrno('ETIMEDOUT'));
   });
 
+  it("Linux reports a send to a peer that closed (vsock's EPIPE) as node:net's reset, and nothing else changes", () => {
+    const linux = platformFor('linux');
+    expect(linux.writeError?.(uvErrno('EPIPE'))).toBe(uvErrno('ECONNRESET'));
+    expect(linux.writeError?.(uvErrno('ENOBUFS'))).toBe(uvErrno('ENOBUFS'));
+    expect(platformFor('win32').writeError).toBeUndefined();
+  });
+
   it('Windows speaks AF_HYPERV with HV_PROTOCOL_RAW and a ULONG millisecond timeout', () => {
     const win = platformFor('win32');
     expect([win.family, win.protocol]).toEqual([AF_HYPERV, HV_PROTOCOL_RAW]);
