@@ -9,7 +9,7 @@ const path = require('node:path');
 const { after, describe, it } = require('node:test');
 const { Worker } = require('node:worker_threads');
 const net = require('node:net');
-const { listen, connect, readAll, closeAll, event, later, until, rawListener, closeRawHandles, transport } = require('./helpers.cjs');
+const { listen, connect, readAll, closeAll, event, later, until, rawListener, closeRawHandles } = require('./helpers.cjs');
 
 const T = { timeout: 120_000 };
 after(closeAll);
@@ -108,8 +108,8 @@ describe('lifecycle over the engine', () => {
   }
 
   it('lets a process exit once a paused socket has stopped reading, as node:net does', T, async () => {
-    // One byte, on which the child pauses; then 32 KiB, more than its stream
-    // buffers (16 KiB), in one piece: the socket reads it, stops reading
+    // One byte, on which the child pauses; then 1.5 times what its stream
+    // buffers, in one piece: the socket reads it, stops reading
     // (readStop) and the kernel has nothing more for it, so no event will
     // ever come. With nothing else to do, node:net's process exits; so must ours.
     let peer;
@@ -123,8 +123,9 @@ describe('lifecycle over the engine', () => {
       const outcomes = {};
       for (const how of ['net', 'hvsock-tcp']) {
         const { ready, exited, proc } = child('paused-child.cjs', how, String(server.address().port));
-        assert.equal(String(await ready), 'paused\n', how);
-        peer.write(Buffer.alloc(32 * 1024, 1));
+        const highWaterMark = Number(/^paused (\d+)\n$/.exec(String(await ready))?.[1]);
+        assert.ok(highWaterMark > 0, how);
+        peer.write(Buffer.alloc(highWaterMark * 1.5, 1));
         const code = await Promise.race([exited, later(10_000, 'still running')]);
         if (code === 'still running') proc.kill();
         outcomes[how] = code;
@@ -135,30 +136,34 @@ describe('lifecycle over the engine', () => {
     }
   });
 
-  it('takes a closed listener out of the loop when another process keeps its socket (listen({ fd }))', { ...T, skip: process.platform === 'win32' || transport !== 'tcp' }, async () => {
-    // As systemd: this process made the listening socket and keeps it; the
-    // child adopts it, closes its server, and then connections queue on the
-    // socket. Had the child closed its fd while still watching it, epoll would
-    // keep reporting the (still open) socket readable to a loop that no
-    // longer has a watcher for it: 100 % CPU.
-    const { h, port } = rawListener(64);
-    const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'adopted-close-child.cjs')], {
-      stdio: ['pipe', 'pipe', 'inherit', h.fd],
+  // POSIX only (a listening descriptor passed to a child as fd 3), and defined
+  // only there, so that no Windows run reports it skipped.
+  if (process.platform !== 'win32') {
+    it('takes a closed listener out of the loop when another process keeps its socket (listen({ fd }))', T, async () => {
+      // As systemd: this process made the listening socket and keeps it; the
+      // child adopts it, closes its server, and then connections queue on the
+      // socket. Had the child closed its fd while still watching it, epoll would
+      // keep reporting the (still open) socket readable to a loop that no
+      // longer has a watcher for it: 100 % CPU.
+      const { h, port } = rawListener(64);
+      const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'adopted-close-child.cjs')], {
+        stdio: ['pipe', 'pipe', 'inherit', h.fd],
+      });
+      try {
+        const [line] = await once(proc.stdout, 'data');
+        assert.equal(String(line), 'closed\n');
+        const clients = Array.from({ length: 8 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+        await Promise.all(clients.map((c) => once(c, 'connect')));
+        proc.stdin.write('measure\n');
+        const [report] = await once(proc.stdout, 'data');
+        const cpuMs = Number(/^cpu (\d+)/.exec(String(report))?.[1]);
+        for (const c of clients) c.destroy();
+        assert.ok(cpuMs < 250, `the child used ${cpuMs} ms of CPU in one idle second`);
+      } finally {
+        proc.kill();
+      }
     });
-    try {
-      const [line] = await once(proc.stdout, 'data');
-      assert.equal(String(line), 'closed\n');
-      const clients = Array.from({ length: 8 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
-      await Promise.all(clients.map((c) => once(c, 'connect')));
-      proc.stdin.write('measure\n');
-      const [report] = await once(proc.stdout, 'data');
-      const cpuMs = Number(/^cpu (\d+)/.exec(String(report))?.[1]);
-      for (const c of clients) c.destroy();
-      assert.ok(cpuMs < 250, `the child used ${cpuMs} ms of CPU in one idle second`);
-    } finally {
-      proc.kill();
-    }
-  });
+  }
 
   it('keeps a process alive while a ref()d server listens', T, async () => {
     const { ready, exited, proc } = child('ref-child.cjs');
