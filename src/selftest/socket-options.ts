@@ -13,8 +13,7 @@ import {
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
 } from '../address/constants.js';
 import type { NativeHandle } from '../transport/native.js';
-import { longSizeOf, uvErrno } from '../transport/platform.js';
-import { endianness } from 'node:os';
+import { decodeTimeval, longSizeOf, uvErrno } from '../transport/platform.js';
 
 /** One option as getsockopt() takes it, and how to read its bytes. */
 export interface OptionReader {
@@ -44,16 +43,11 @@ const ulong = (level: number, name: number): OptionReader => ({
  */
 export function connectTimeoutReader(platform: AddressPlatform, longBytes: 4 | 8 = longSizeOf(process.arch)): OptionReader {
   if (platform === 'win32') return ulong(HV_PROTOCOL_RAW, HVSOCKET_CONNECT_TIMEOUT);
-  const le = endianness() === 'LE';
-  const long = (value: Buffer, at: number) =>
-    longBytes === 8
-      ? Number(le ? value.readBigInt64LE(at) : value.readBigInt64BE(at))
-      : le ? value.readInt32LE(at) : value.readInt32BE(at);
   return {
     level: AF_VSOCK,
     name: SO_VM_SOCKETS_CONNECT_TIMEOUT,
     length: 2 * longBytes,
-    decode: (value) => (value.length < 2 * longBytes ? undefined : long(value, 0) * 1000 + long(value, longBytes) / 1000),
+    decode: (value) => decodeTimeval(value, longBytes),
   };
 }
 

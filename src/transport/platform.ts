@@ -152,24 +152,33 @@ export function longSizeOf(nodeArch: string): 4 | 8 {
  */
 export function encodeTimeval(ms: number, bytesPerLong: 4 | 8, littleEndian = endianness() === 'LE'): Buffer {
   const seconds = Math.floor(ms / 1000);
-  const micros = Math.round((ms - seconds * 1000) * 1000);
   const value = Buffer.alloc(bytesPerLong * 2);
-  if (bytesPerLong === 8) {
-    if (littleEndian) {
-      value.writeBigInt64LE(BigInt(seconds), 0);
-      value.writeBigInt64LE(BigInt(micros), 8);
-    } else {
-      value.writeBigInt64BE(BigInt(seconds), 0);
-      value.writeBigInt64BE(BigInt(micros), 8);
-    }
-  } else if (littleEndian) {
-    value.writeInt32LE(seconds, 0);
-    value.writeInt32LE(micros, 4);
-  } else {
-    value.writeInt32BE(seconds, 0);
-    value.writeInt32BE(micros, 4);
-  }
+  writeLong(value, 0, seconds, bytesPerLong, littleEndian);
+  writeLong(value, bytesPerLong, Math.round((ms - seconds * 1000) * 1000), bytesPerLong, littleEndian);
   return value;
+}
+
+/** The milliseconds in a `struct timeval` laid out as encodeTimeval() writes it; undefined if too short. */
+export function decodeTimeval(value: Buffer, bytesPerLong: 4 | 8, littleEndian = endianness() === 'LE'): number | undefined {
+  if (value.length < 2 * bytesPerLong) return undefined;
+  return readLong(value, 0, bytesPerLong, littleEndian) * 1000 + readLong(value, bytesPerLong, bytesPerLong, littleEndian) / 1000;
+}
+
+/** One C long of `bytes` bytes at `at`, in the given byte order. */
+function writeLong(out: Buffer, at: number, n: number, bytes: 4 | 8, littleEndian: boolean): void {
+  if (bytes === 8) {
+    if (littleEndian) out.writeBigInt64LE(BigInt(n), at);
+    else out.writeBigInt64BE(BigInt(n), at);
+  } else if (littleEndian) {
+    out.writeInt32LE(n, at);
+  } else {
+    out.writeInt32BE(n, at);
+  }
+}
+
+function readLong(value: Buffer, at: number, bytes: 4 | 8, littleEndian: boolean): number {
+  if (bytes === 8) return Number(littleEndian ? value.readBigInt64LE(at) : value.readBigInt64BE(at));
+  return littleEndian ? value.readInt32LE(at) : value.readInt32BE(at);
 }
 
 /**
