@@ -145,6 +145,6 @@ export function readCommandLine(argv: string[]): CommandLine {
   } else spec = entry;
   const values = readOptions(options, spec, path, command);
   if (args.length < spec.args.length) throw new UsageError(`missing ${spec.args[args.length]}`, path, command);
-  if (args.length > spec.args.length) throw new UsageError(`unexpected argument "${args[spec.args.length]}"`, path, command);
+  if (args.length > spec.args.length && spec.rest === undefined) throw new UsageError(`unexpected argument "${args[spec.args.length]}"`, path, command);
   return { kind: 'run', command, path, spec, values, args };
 }

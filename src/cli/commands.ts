@@ -15,6 +15,14 @@ export const OPTION_TYPES = {
   rounds: { type: 'string' },
   'service-id': { type: 'string' },
   wait: { type: 'string', short: 'w' },
+  config: { type: 'string', short: 'c' },
+  allow: { type: 'string' },
+  'max-connections': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  'stats-interval': { type: 'string' },
+  verbose: { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTION_TYPES;
@@ -24,6 +32,8 @@ export interface CommandSpec {
   options: readonly OptionName[];
   /** Its arguments, all required, as messages name them ("the address"). */
   args: readonly string[];
+  /** Set when any number of further arguments follow (forward's <listen> <target> pairs): what they are. */
+  rest?: string;
   /** Set when it runs on a Windows host only: what it is, for "… is a Windows-host command". */
   windowsOnly?: string;
 }
@@ -39,6 +49,11 @@ const VMS = 'Hyper-V VM management';
 export const COMMANDS: Readonly<Record<string, CommandSpec | ActionsSpec>> = {
   listen: { options: ['keep-open'], args: ['the address'] },
   connect: { options: ['wait'], args: ['the address'] },
+  forward: {
+    options: ['config', 'allow', 'max-connections', 'connect-timeout', 'wait', 'idle-timeout', 'drain-timeout', 'verbose', 'json', 'stats-interval'],
+    args: [],
+    rest: '<listen> <target> pairs',
+  },
   echo: { options: ['json'], args: ['the address'] },
   bench: { options: ['mib', 'rounds', 'json'], args: ['the address'] },
   doctor: { options: ['json'], args: [] },

@@ -21,6 +21,9 @@ Commands:
         accept a connection and join it to stdin/stdout (like ncat -l)
   connect [--wait <seconds>] <address>
         connect and join the connection to stdin/stdout
+  forward [options] <listen> <target> [<listen> <target> ...]
+  forward --config <file> [--verbose] [--json] [--stats-interval <seconds>]
+        carry TCP, unix-socket, pipe or hvsock services across the VM boundary (like socat ... fork)
   echo [--json] <address>
         run an echo service until interrupted
   bench [--mib <N>] [--rounds <N>] [--json] <address>
@@ -61,6 +64,36 @@ connection to stdout. End of stdin half-closes; the command ends when the connec
                          a VM still booting)
 
 ${ADDRESS_HELP}`,
+  forward: `Usage: hvsock forward [options] <listen> <target> [<listen> <target> ...]
+       hvsock forward --config <file> [--verbose] [--json] [--stats-interval <seconds>]
+
+Accepts connections on each <listen> end and joins each to a new connection to its <target>,
+until SIGINT/SIGTERM (which let live connections finish for --drain-timeout; a second one resets
+them). Half-close, resets and backpressure pass through. Every failed connection is one line.
+Ends:
+  any:5000 parent:22 3:22 <vm-guid>:<service>  an hvsock address; wsl:8080 follows WSL 2 (Windows)
+  vm:NAME:22                 a Hyper-V VM by name (Windows host, target only), looked up as vm id
+  tcp:2222 tcp:HOST:PORT tcp:[::1]:PORT   TCP; a listen end without HOST binds 127.0.0.1
+  unix:PATH                  a Unix domain socket (Linux; a stale socket file is replaced)
+  pipe:NAME                  a Windows named pipe (\\.\pipe\NAME)
+  fd:N                       listen only: an inherited listening hvsock socket (systemd)
+Options (each applies to every pair on the command line; with --config the file sets them):
+  --allow <peers>            who may connect to an hvsock listen end, comma-separated: any, CIDs,
+                             VM GUIDs, parent, loopback, wsl, vm:NAME (required there: no default)
+  --max-connections <N>      simultaneous connections per rule, more are refused (default 256)
+  --connect-timeout <s>      give up one connect to the target after that long (default 10)
+  -w, --wait <s>             keep redialing a target that is not there yet for that long
+  --idle-timeout <s>         close a connection after that long without a byte (default never)
+  --drain-timeout <s>        on SIGINT/SIGTERM, let connections finish that long (default 10)
+  -c, --config <file>        the rules as JSON: {"forwards":[{"name":"ssh","listen":"tcp:2222",
+                             "target":"vm:MyVM:22","maxConnections":16,"idleTimeout":600000}]}
+                             (forward()'s options; times in ms)
+  --verbose                  one line per connection: peer, bytes each way, duration, how it ended
+  --json                     the log as JSON lines on stdout instead of text on stderr
+  --stats-interval <s>       print each rule's counters that often (also on SIGUSR1)
+e.g. hvsock forward tcp:2222 vm:MyVM:22          (Windows host: ssh -p 2222 localhost reaches the VM)
+     hvsock forward --allow parent any:2222 tcp:localhost:22   (Linux guest: the host reaches sshd)
+${EXIT_CODES}`,
   echo: `Usage: hvsock echo [--json] <address>
 
 Echoes every connection on <address> back to its sender until SIGINT/SIGTERM. Says on stderr

@@ -9,6 +9,7 @@ import { readCommandLine, NoCommandError, type CommandLine } from './command-lin
 import { readAddress } from './addresses.js';
 import { runDoctor } from './doctor.js';
 import { runEcho } from './echo.js';
+import { planForward, runForward } from './forward.js';
 import { HELP } from './help.js';
 import { failureText } from './messages.js';
 import { runSelftestCommand } from './selftest.js';
@@ -50,6 +51,11 @@ function prepare(line: RunLine, io: Io, platform: NodeJS.Platform): () => Promis
       const target = readAddress(text, 'connect', path, platform);
       const waitMs = waitOption(values.wait as string | undefined, path);
       return () => runConnect(target, bridgeIo, waitMs);
+    }
+    case 'forward': {
+      const plan = planForward(args, values, platform);
+      const forwardIo = { log, out: io.out, signals: process };
+      return () => runForward(plan, forwardIo);
     }
     case 'echo': {
       const target = readAddress(text, 'listen', path, platform);

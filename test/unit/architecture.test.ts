@@ -58,7 +58,9 @@ const MAY_IMPORT: Record<string, string[]> = {
   // Server.listen({ wsl: true }) looks WSL's VM up through host/wsl.
   net: ['host', 'transport', 'address', 'errors'],
   selftest: ['net', 'transport', 'address', 'errors'],
-  cli: ['selftest', 'net', 'host', 'transport', 'address', 'errors', '.'],
+  // A forward joins sockets of both kinds and looks VMs up by name.
+  forward: ['net', 'host', 'transport', 'address', 'errors'],
+  cli: ['forward', 'selftest', 'net', 'host', 'transport', 'address', 'errors', '.'],
   '.': ['net', 'transport', 'address', 'errors'],
 };
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
-import { COMMANDS, hasActions, optionsOf, type CommandSpec, type OptionName } from '../../../src/cli/commands.js';
+import { COMMANDS, OPTION_TYPES, hasActions, optionsOf, type CommandSpec, type OptionName } from '../../../src/cli/commands.js';
 import { diagnose, formatReport, type DoctorFacts } from '../../../src/cli/doctor.js';
 import { HELP } from '../../../src/cli/help.js';
 import { EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from '../../../src/cli/exit-codes.js';
@@ -102,12 +102,12 @@ describe('hvsock command lines checked per command (exit 2, before anything runs
 
   it('an option another command takes is refused by every command and action, naming both', async () => {
     const all: OptionName[] = [...new Set(PATHS.flatMap(({ spec }) => spec.options))];
-    expect(all.length).toBe(9);
+    expect(all.length).toBe(17);
     for (const { command, path, spec } of PATHS) {
       const foreign = all.filter((option) => !spec.options.includes(option));
       expect(foreign.length, path).toBeGreaterThan(0);
       for (const option of foreign) {
-        const value = ['name', 'mib', 'rounds', 'service-id', 'wait'].includes(option) ? ['5'] : [];
+        const value = OPTION_TYPES[option].type === 'string' ? ['5'] : [];
         const r = await hvsock([...path.split(' '), `--${option}`, ...value, ...argsFor(spec)]);
         const takes = spec.options.length === 0 ? 'no options' : spec.options.map((o) => `--${o}`).join(', ').replace(/, ([^,]+)$/, ' or $1');
         expect(r, `${path} --${option}`).toEqual({
@@ -146,6 +146,8 @@ describe('hvsock command lines checked per command (exit 2, before anything runs
       if (spec.args.length > 0) {
         expect(await hvsock(words), path).toEqual({ code: EXIT_USAGE, out: '', err: `hvsock ${path}: missing ${spec.args[0]} (see hvsock help ${command})` });
       }
+      // forward takes pairs: an odd one out is its own message (test/unit/cli/forward.test.ts).
+      if (spec.rest !== undefined) continue;
       expect(await hvsock([...words, ...args, 'extra']), `${path} … extra`).toEqual({
         code: EXIT_USAGE,
         out: '',
