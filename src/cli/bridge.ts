@@ -4,9 +4,12 @@
 import type { Readable, Writable } from 'node:stream';
 import { createServer, connect, type Server, type Socket } from '../index.js';
 import type { ParsedAddress } from '../address/text.js';
-import { addressText, peerText } from './addresses.js';
+import type { AddressInput } from '../address/address.js';
+import { parseEnd, type ServicePart } from '../forward/ends.js';
+import { getVmId } from '../host/vms.js';
+import { addressText, peerText, readAddress } from './addresses.js';
+import { argProblem, failureText } from './messages.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
-import { failureText } from './messages.js';
 import { UsageError } from './usage.js';
 import { reportWsl, withWslVmId } from './wsl.js';
 
@@ -49,10 +52,30 @@ export function waitOption(text: string | undefined, command = 'connect'): numbe
   return seconds * 1000;
 }
 
+/** What `hvsock connect` takes: an address, or a Hyper-V VM by name (`vm:MyVM:22`, Windows hosts). */
+export type ConnectTarget = ParsedAddress | { vmName: string; service: ServicePart };
+
+/** The connect command's address: `vm:NAME:SERVICE` (as forward's ends read it) or the short form. */
+export function readConnectTarget(text: string, command: string, platform: NodeJS.Platform): ConnectTarget {
+  if (!/^vm:/i.test(text.trim())) return readAddress(text, 'connect', command, platform);
+  try {
+    const end = parseEnd(text, 'target', 'address', platform === 'linux' || platform === 'win32' ? platform : undefined);
+    if (end.kind === 'vm') return { vmName: end.vmName, service: end.service };
+  } catch (error) {
+    throw new UsageError(`address "${text}" ${argProblem(error)?.problem ?? (error as Error).message}`, command);
+  }
+  return readAddress(text, 'connect', command, platform);
+}
+
+/** The address to connect to now: a VM's ID and WSL's are looked up once, here (a connection does not follow restarts). */
+async function lookUp(target: ConnectTarget): Promise<AddressInput> {
+  if ('vmName' in target) return { vmId: await getVmId(target.vmName), ...target.service };
+  return withWslVmId(target);
+}
+
 /** `waitMs` (--wait): keep redialing a peer that is not listening yet for that long. */
-export async function runConnect(target: ParsedAddress, io: BridgeIo, waitMs?: number): Promise<number> {
-  // wsl:<port> is looked up once, here: a connection does not follow restarts.
-  const address = await withWslVmId(target);
+export async function runConnect(target: ConnectTarget, io: BridgeIo, waitMs?: number): Promise<number> {
+  const address = await lookUp(target);
   const socket = connect({ ...address, allowHalfOpen: true, ...(waitMs === undefined ? {} : { redial: waitMs }) });
   // Once, not per attempt: a script's log should not fill with retries.
   socket.once('redial', ({ error }) => io.log(`${failureText(error)}; retrying for up to ${(waitMs ?? 0) / 1000} s`));

@@ -59,6 +59,8 @@ ${ADDRESS_HELP}`,
 
 Connects to <address> (machine defaults to loopback), copies stdin to the connection and the
 connection to stdout. End of stdin half-closes; the command ends when the connection closes.
+On a Windows host, vm:NAME:PORT reaches a Hyper-V VM by name (looked up as vm id does), e.g. as
+SSH's ProxyCommand: ssh -o ProxyCommand="npx hvsock connect vm:MyVM:22" user@myvm
   -w, --wait <seconds>   while the peer refuses, is unreachable or times out, keep retrying for
                          up to that long, 0 to 1000000 (for a service that is still starting, or
                          a VM still booting)

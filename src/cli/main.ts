@@ -4,7 +4,7 @@
 // value, refuses a Windows-host command elsewhere, and only then runs
 // anything. Every message is one line starting "hvsock <command>:".
 import { countOption, runBench } from './bench.js';
-import { runConnect, runListen, waitOption } from './bridge.js';
+import { readConnectTarget, runConnect, runListen, waitOption } from './bridge.js';
 import { readCommandLine, NoCommandError, type CommandLine } from './command-line.js';
 import { readAddress } from './addresses.js';
 import { runDoctor } from './doctor.js';
@@ -48,7 +48,7 @@ function prepare(line: RunLine, io: Io, platform: NodeJS.Platform): () => Promis
       return () => runListen(target, bridgeIo, values['keep-open'] === true);
     }
     case 'connect': {
-      const target = readAddress(text, 'connect', path, platform);
+      const target = readConnectTarget(text, path, platform);
       const waitMs = waitOption(values.wait as string | undefined, path);
       return () => runConnect(target, bridgeIo, waitMs);
     }
