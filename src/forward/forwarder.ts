@@ -15,7 +15,7 @@ import { dial, type EndSocket } from './dial.js';
 import { CachedLookups, HOST_LOOKUPS } from './lookups.js';
 import { readForwardOptions, type ForwardOptions, type ForwardRule } from './options.js';
 import { PeerFilter } from './peers.js';
-import { relay, type Relay, type RelayOutcome } from './relay.js';
+import { relay, reset, type Relay, type RelayOutcome } from './relay.js';
 
 /** A rule's counters, live. */
 export interface ForwardStats {
@@ -256,7 +256,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     client.on('error', early);
     const refuse = (reason: ForwardRefusal['reason'], message: string): void => {
       this.#stats.refused++;
-      client.destroy();
+      reset(client);
       this.emit('refused', { ...info, reason, message });
     };
     if (this.#closing !== null) return refuse('closing', `${peer} came in while the forward was closing`);
@@ -298,7 +298,8 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
         );
       } catch (error) {
         this.#forgetTarget();
-        client.destroy();
+        // The client learns it failed (an RST on TCP), rather than seeing a service that said nothing.
+        reset(client);
         record({ outcome: 'failed', bytesIn: 0, bytesOut: 0, error: error as Error, side: live.abort.signal.aborted ? 'client' : 'target' });
         return;
       }

@@ -42,7 +42,8 @@ export interface Relay {
   cut(outcome: 'cut' | 'idle'): void;
 }
 
-function reset(socket: EndSocket): void {
+/** Ends a socket so its peer knows it failed: an RST for TCP, a close where there is no reset. */
+export function reset(socket: EndSocket): void {
   if (socket.destroyed) return;
   if (typeof socket.resetAndDestroy === 'function' && (socket as { connecting?: boolean }).connecting !== true) socket.resetAndDestroy();
   else socket.destroy();

