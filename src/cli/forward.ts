@@ -17,6 +17,8 @@ import type { OptionValues } from './command-line.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { failureText } from './messages.js';
 import { UsageError } from './usage.js';
+import { wslRestartLine } from './wsl.js';
+import type { HvSocketAddress } from '../address/address.js';
 
 const COMMAND = 'forward';
 
@@ -240,6 +242,8 @@ export function runForward(plan: ForwardPlan, io: ForwardIo): Promise<number> {
         for (const other of forwarders) void other.close(0);
         void Promise.all(forwarders.map((other) => other.close(0))).then(finish);
       });
+      f.on('wsldown', (error) => say('wsldown', { rule, error: errorJson(error) }, `${rule}: waiting for WSL 2 (${error.message})`));
+      f.on('wslrestart', ({ previousVmId }) => say('wslrestart', { rule, previousVmId, listen: listeningText(f) }, `${rule}: ${wslRestartLine(f.address() as HvSocketAddress, previousVmId)}`));
       f.on('refused', (refusal) => say('refused', { ...refusal }, `${rule}: refused #${refusal.id}: ${refusal.message}`));
       if (plan.verbose) {
         f.on('connection', (c) => say('connection', { ...c }, `${rule}: #${c.id} ${c.peer} connected, dialing ${f.rule.target.text}`));

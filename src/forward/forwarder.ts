@@ -8,6 +8,8 @@ import net from 'node:net';
 import fs from 'node:fs';
 import { createServer as createHvServer } from '../net/api.js';
 import type { Server as HvServer } from '../net/server.js';
+import type { WslVmNotFoundError } from '../net/server-events.js';
+import type { WslRestartEvent } from '../net/wsl-listener.js';
 import type { Socket as HvSocket } from '../net/socket.js';
 import { formatAddress } from '../address/names.js';
 import type { HvSocketAddress } from '../address/address.js';
@@ -76,6 +78,10 @@ export interface ForwarderEvents {
   end: [ForwardRecord];
   error: [Error];
   close: [];
+  /** A `wsl:` listen end lost WSL 2's VM (WSL stopped) and waits for it. */
+  wsldown: [WslVmNotFoundError];
+  /** A `wsl:` listen end follows WSL 2 to its new VM ID. */
+  wslrestart: [WslRestartEvent];
 }
 
 type Listener = net.Server | HvServer;
@@ -117,6 +123,11 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     this.#server = kind === 'hvsock' || kind === 'fd' ? createHvServer(serverOptions) : net.createServer(serverOptions);
     (this.#server as net.Server).on('connection', (socket: EndSocket) => this.#accept(socket));
     (this.#server as net.Server).on('error', (error: Error) => this.emit('error', error));
+    if (this.rule.listen.kind === 'hvsock' && this.rule.listen.address.wsl === true) {
+      const server = this.#server as HvServer;
+      server.on('wsldown', (error) => this.emit('wsldown', error));
+      server.on('wslrestart', (event) => this.emit('wslrestart', event));
+    }
     process.nextTick(() => this.#listen(true));
   }
 
