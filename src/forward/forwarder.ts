@@ -10,6 +10,7 @@ import { createServer as createHvServer } from '../net/api.js';
 import type { Server as HvServer } from '../net/server.js';
 import type { WslVmNotFoundError } from '../net/server-events.js';
 import type { WslRestartEvent } from '../net/wsl-listener.js';
+import type { TypedEventEmitter } from '../net/typed-events.js';
 import type { Socket as HvSocket } from '../net/socket.js';
 import { formatAddress } from '../address/names.js';
 import type { HvSocketAddress } from '../address/address.js';
@@ -101,7 +102,10 @@ function peerOf(rule: ForwardRule, socket: EndSocket): string {
   return rule.listen.kind;
 }
 
-export class Forwarder extends EventEmitter<ForwarderEvents> {
+// Typed events: a misspelt event name or a listener of the wrong shape does not compile.
+const TypedBase = EventEmitter as new () => TypedEventEmitter<ForwarderEvents>;
+
+export class Forwarder extends TypedBase {
   readonly rule: ForwardRule;
   readonly #server: Listener;
   readonly #filter: PeerFilter | undefined;

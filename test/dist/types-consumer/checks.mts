@@ -32,6 +32,7 @@ import {
   type HvSocketError as HostError,
   type WslVmNotFoundError as HostWslVmNotFoundError,
 } from 'hvsock/host';
+import { forward, Forwarder, FORWARD_DEFAULTS, type ForwardOptions, type ForwardRecord, type ForwardStats } from 'hvsock/forward';
 
 /** Every address field an hvsock error carries, read with its type. */
 function fields(error: HvSocketError): [string | undefined, number | undefined, string | undefined, string | undefined, number | undefined, number | undefined, string | undefined, string | undefined, number | undefined] {
@@ -149,4 +150,21 @@ export function withoutNew(): [Socket, Server, boolean, TracedSocket] {
   // @ts-expect-error Socket() takes SocketOptions, not a number
   Socket(5);
   return [socket, server, socket instanceof Socket && server instanceof Server, new TracedSocket()];
+}
+
+/** hvsock/forward: a forward exposed and unexposed at run time, its events typed. */
+export async function forwards(): Promise<ForwardStats> {
+  const options: ForwardOptions = { listen: 'tcp:2222', target: 'vm:MyVM:22', maxConnections: FORWARD_DEFAULTS.maxConnections, redial: { timeout: 60_000 } };
+  const ssh: Forwarder = forward(options);
+  ssh.on('end', (record: ForwardRecord) => `${record.peer} ${record.outcome} ${record.bytesIn} ${record.error?.message ?? ''}`);
+  ssh.on('refused', ({ reason, message }) => `${reason}: ${message}`);
+  ssh.on('retry', ({ attempt, delay }) => attempt * delay);
+  // @ts-expect-error a misspelt event name
+  ssh.on('ended', () => undefined);
+  // @ts-expect-error 'end' gives a ForwardRecord, not a number
+  ssh.on('end', (n: number) => n + 1);
+  // @ts-expect-error listen is an end as text
+  forward({ listen: 2222, target: 'parent:22' });
+  await ssh.close(5000);
+  return ssh.stats();
 }
