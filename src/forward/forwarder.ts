@@ -116,7 +116,10 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
     const kind = this.rule.listen.kind;
     this.#server = kind === 'hvsock' || kind === 'fd' ? createHvServer(serverOptions) : net.createServer(serverOptions);
     (this.#server as net.Server).on('connection', (socket: EndSocket) => this.#accept(socket));
-    (this.#server as net.Server).on('error', (error: Error) => this.emit('error', error));
+    // Errors while opening the listen end are #listen's to tell (a stale unix socket is reclaimed, not reported).
+    (this.#server as net.Server).on('error', (error: Error) => {
+      if (this.#listening) this.emit('error', error);
+    });
     process.nextTick(() => this.#listen(true));
   }
 
@@ -200,6 +203,7 @@ export class Forwarder extends EventEmitter<ForwarderEvents> {
       events.removeListener('listening', onListening);
       // A unix socket file left by a forward that died: reuse the path if nobody answers on it.
       if (firstTry && end.kind === 'unix' && error.code === 'EADDRINUSE') void this.#reclaim(end.path);
+      else this.emit('error', error);
     };
     events.once('listening', onListening);
     events.once('error', onError);
