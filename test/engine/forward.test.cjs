@@ -288,7 +288,61 @@ describe('hvsock/forward: the listen end', () => {
 });
 
 describe('hvsock/forward: a pipe that loses nothing', () => {
+  /** Bytes compared without printing a megabyte when they differ. */
+  const same = (actual, expected, what) => assert.ok(actual.equals(expected), `${what}: ${actual.length} bytes, ${expected.length} expected, ${actual.equals(expected) ? 'equal' : 'different'}`);
+
   for (const [listen, targetKind] of PAIRS) {
+    // A named pipe on Windows cannot stay half-open: under Wine its end()
+    // closes it both ways, and what the other side sends after it is lost
+    // (without a forward too). There the pipe cases check that each side's
+    // end reaches the other after all the data; half-close is TCP's and
+    // unix sockets'.
+    if (onWindows && (listen === 'pipe' || targetKind === 'pipe')) {
+      it(`${listen} -> ${targetKind}: data both ways, then the client's end reaches the target, whose end closes the connection`, T, async () => {
+        const target = await targetServer(targetKind);
+        const f = await startForward({ listen: listenText(listen), target: target.end });
+        const request = pattern(300_000, 7);
+        const response = pattern(1_000_000, 8);
+        const client = clientOf(f);
+        client.write(request);
+        const t = await target.next();
+        same(await readBytes(t, request.length), request, 'the request');
+        t.write(response);
+        same(await readBytes(client, response.length), response, 'the answer');
+        const targetRest = readAll(t);
+        const clientRest = readAll(client);
+        client.end();
+        assert.equal((await targetRest).length, 0, 'the client\'s end, after the request');
+        t.end();
+        assert.equal((await clientRest).length, 0, 'the target\'s end');
+        await Promise.all([closed(client), closed(t)]);
+        const record = await f.records.next();
+        assert.equal(record.outcome, 'closed');
+        assert.equal(record.bytesIn, request.length);
+        assert.equal(record.bytesOut, response.length);
+        assert.deepEqual(f.stats(), { active: 0, total: 1, refused: 0, errors: 0, bytesIn: request.length, bytesOut: response.length });
+      });
+
+      it(`${listen} -> ${targetKind}: the target's end, after its data, reaches the client`, T, async () => {
+        const target = await targetServer(targetKind);
+        const f = await startForward({ listen: listenText(listen), target: target.end });
+        const greeting = pattern(200_000, 9);
+        const client = clientOf(f);
+        const clientGot = readAll(client);
+        const t = await target.next();
+        const targetGot = readAll(t);
+        t.end(greeting);
+        same(await clientGot, greeting, 'the greeting, then the target\'s end');
+        client.end();
+        assert.equal((await targetGot).length, 0);
+        await Promise.all([closed(client), closed(t)]);
+        const record = await f.records.next();
+        assert.equal(record.outcome, 'closed');
+        assert.equal(record.bytesOut, greeting.length);
+      });
+      continue;
+    }
+
     it(`${listen} -> ${targetKind}: the client's end reaches the target; the answer sent after it still arrives; closed when both are done`, T, async () => {
       const target = await targetServer(targetKind);
       const f = await startForward({ listen: listenText(listen), target: target.end });
@@ -298,9 +352,9 @@ describe('hvsock/forward: a pipe that loses nothing', () => {
       const clientGot = readAll(client);
       client.end(request);
       const t = await target.next();
-      assert.deepEqual(await readAll(t), request, 'the request, then the client\'s end');
+      same(await readAll(t), request, 'the request, then the client\'s end');
       t.end(response);
-      assert.deepEqual(await clientGot, response, 'the answer after the half-close');
+      same(await clientGot, response, 'the answer after the half-close');
       await Promise.all([closed(client), closed(t)]);
       const record = await f.records.next();
       assert.equal(record.outcome, 'closed');
@@ -320,9 +374,9 @@ describe('hvsock/forward: a pipe that loses nothing', () => {
       const t = await target.next();
       const targetGot = readAll(t);
       t.end(greeting);
-      assert.deepEqual(await clientGot, greeting, 'the greeting, then the target\'s end');
+      same(await clientGot, greeting, 'the greeting, then the target\'s end');
       client.end(after);
-      assert.deepEqual(await targetGot, after, 'what the client sent after the target ended');
+      same(await targetGot, after, 'what the client sent after the target ended');
       await Promise.all([closed(client), closed(t)]);
       const record = await f.records.next();
       assert.equal(record.outcome, 'closed');
@@ -379,14 +433,14 @@ describe('hvsock/forward: a pipe that loses nothing', () => {
     const record = await f.records.next();
     assert.equal(record.outcome, 'reset');
     assert.equal(record.side, 'client');
-    // Still forwarding.
+    // Still forwarding (both ways, before either end: a pipe cannot stay half-open).
     const next = clientOf(f);
-    const reply = readAll(next);
-    next.end('again');
+    next.write('again');
     const t2 = await target.next();
-    assert.equal((await readAll(t2)).toString(), 'again');
-    t2.end('ok');
-    assert.equal((await reply).toString(), 'ok');
+    assert.equal((await readBytes(t2, 5)).toString(), 'again');
+    t2.write('ok');
+    assert.equal((await readBytes(next, 2)).toString(), 'ok');
+    next.destroy();
   });
 
   it(`${LOCAL} -> tcp: a target reset closes the ${LOCAL} client`, T, async () => {
