@@ -30,7 +30,9 @@ const LOCAL = onWindows ? 'pipe' : 'unix';
 const CLI = path.join(path.dirname(require.resolve('hvsock')), 'cli', 'main.js');
 const GUARD = path.join(__dirname, 'fixtures', 'no-socket-binding.cjs');
 const CHILD_ENV = { ...process.env, HVSOCK_ADDON_PATH: GUARD };
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsock-fwd-'));
+/** A folder of the file's own (socket files, config files), made when first asked for: loading the file makes nothing. */
+let tmpDir;
+const tmp = () => (tmpDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'hvsock-fwd-')));
 let serial = 0;
 
 /** Undone after the file, last first: forwarders, servers, sockets, children. */
@@ -38,14 +40,14 @@ const cleanups = [];
 after(async () => {
   for (const undo of cleanups.splice(0).reverse()) await undo();
   closeRawHandles();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmpDir !== undefined) fs.rmSync(tmpDir, { recursive: true, force: true });
 });
 
 /** A fresh local end's address: `unix:/tmp/…/n.sock` or `pipe:hvsock-fwd-<pid>-n`. */
 function localEnd() {
   const n = ++serial;
   if (LOCAL === 'unix') {
-    const file = path.join(tmp, `${n}.sock`);
+    const file = path.join(tmp(), `${n}.sock`);
     return { text: `unix:${file}`, path: file };
   }
   const name = `hvsock-fwd-${process.pid}-${n}`;
@@ -771,7 +773,7 @@ describe('hvsock forward: the command', () => {
 
   it('config errors: each is one line on stderr naming the file, the rule and the field, exit 2, nothing listened', T, async () => {
     const file = (name, content) => {
-      const where = path.join(tmp, name);
+      const where = path.join(tmp(), name);
       fs.writeFileSync(where, typeof content === 'string' ? content : JSON.stringify(content));
       return where;
     };
@@ -786,7 +788,7 @@ describe('hvsock forward: the command', () => {
       [['--config', file('same-listen.json', { forwards: [{ listen: 'tcp:7001', target: 'tcp:127.0.0.1:9' }, { listen: 'tcp:127.0.0.1:7001', target: 'tcp:127.0.0.1:10' }] })], /same-listen\.json: rule 2: listens on tcp:127\.0\.0\.1:7001, as rule 1 does/],
       [['--config', file('lookups.json', { forwards: [{ listen: 'tcp:0', target: 'tcp:127.0.0.1:9', lookups: {} }] })], /lookups\.json: rule 1: "lookups" is an API option/],
       [['--config', file('other-os.json', { forwards: [{ listen: otherOs.listen, target: 'tcp:127.0.0.1:9' }] })], otherOs.why],
-      [['--config', path.join(tmp, 'missing.json')], /cannot read .*missing\.json: ENOENT/],
+      [['--config', path.join(tmp(), 'missing.json')], /cannot read .*missing\.json: ENOENT/],
       [['--config', file('fine.json', { forwards: [{ listen: 'tcp:0', target: 'tcp:127.0.0.1:9' }] }), 'tcp:0', 'tcp:127.0.0.1:9'], /takes rules from --config or from the command line, not both/],
       [['--config', file('fine2.json', { forwards: [{ listen: 'tcp:0', target: 'tcp:127.0.0.1:9' }] }), '--max-connections', '3'], /--max-connections shapes rules given on the command line/],
       [['tcp:0'], /"tcp:0" has no target/],
