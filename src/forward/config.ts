@@ -23,12 +23,15 @@ function ruleLabel(index: number, rule: unknown): string {
   return typeof name === 'string' ? `rule ${index + 1} ("${name}")` : `rule ${index + 1}`;
 }
 
-/** "The property 'forwards[2].allow' is not a peer … Received 'x'" → '"allow" is not a peer … (got 'x')'. */
+/** "The property 'forwards[2].allow' is not a peer … Received 'x'" → '"allow" is not a peer … (got 'x')'; elsewhere "forwards[2]." goes. */
 function fieldProblem(message: string, index: number): string {
   const prefix = `forwards[${index}].`;
   return message
     .replace(/^The (?:property|argument) '([^']+)' (.*?)\.? Received (.*)$/s, (_, field: string, reason: string, got: string) => `"${field.replace(prefix, '')}" ${reason} (got ${got})`)
-    .replace(new RegExp(`^${prefix.replace(/[[\].]/g, '\\$&')}(\\S+) is required`), '"$1" is required');
+    .replace(new RegExp(`^${prefix.replace(/[[\].]/g, '\\$&')}(\\S+) is required`), '"$1" is required')
+    // The other forms (out of range, wrong type) name the field as the API saw it: "forwards[2].maxConnections".
+    .split(prefix)
+    .join('');
 }
 
 /** Where a listen end binds, for "two rules listen on the same end". */

@@ -126,7 +126,10 @@ export class Forwarder extends TypedBase {
     const kind = this.rule.listen.kind;
     this.#server = kind === 'hvsock' || kind === 'fd' ? createHvServer(serverOptions) : net.createServer(serverOptions);
     (this.#server as net.Server).on('connection', (socket: EndSocket) => this.#accept(socket));
-    (this.#server as net.Server).on('error', (error: Error) => this.emit('error', error));
+    // Errors while opening the listen end are #listen's to tell (a stale unix socket is reclaimed, not reported).
+    (this.#server as net.Server).on('error', (error: Error) => {
+      if (this.#listening) this.emit('error', error);
+    });
     if (this.rule.listen.kind === 'hvsock' && this.rule.listen.address.wsl === true) {
       const server = this.#server as HvServer;
       server.on('wsldown', (error) => this.emit('wsldown', error));
@@ -215,6 +218,7 @@ export class Forwarder extends TypedBase {
       events.removeListener('listening', onListening);
       // A unix socket file left by a forward that died: reuse the path if nobody answers on it.
       if (firstTry && end.kind === 'unix' && error.code === 'EADDRINUSE') void this.#reclaim(end.path);
+      else this.emit('error', error);
     };
     events.once('listening', onListening);
     events.once('error', onError);

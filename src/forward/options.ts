@@ -67,6 +67,13 @@ export interface ForwardRule {
   lookups: Lookups | undefined;
 }
 
+/** Whether a target host reaches a listen host: also localhost (a target's default) and the loopback address it names, as in `tcp:2222 tcp:2222`. */
+function sameTcpHost(listen: string, target: string): boolean {
+  const [a, b] = [listen.toLowerCase(), target.toLowerCase()];
+  const loopback = (host: string): boolean => host === '127.0.0.1' || host === '::1';
+  return a === b || (a === 'localhost' && loopback(b)) || (b === 'localhost' && loopback(a));
+}
+
 /** A required option left out: node's ERR_MISSING_OPTION, with what to write. */
 function missing(field: string, what: string): TypeError & { code: string } {
   return Object.assign(new TypeError(`${field} is required: ${what}`), { code: 'ERR_MISSING_OPTION' });
@@ -121,7 +128,7 @@ export function readForwardOptions(options: unknown, prefix = 'options', platfor
       throw ERR_INVALID_ARG_VALUE(`${prefix}.lookups`, o.lookups, 'must have vmId(name) and wslVmId() functions returning promises of GUIDs');
     }
   }
-  if (listen.kind === 'tcp' && target.kind === 'tcp' && listen.port === target.port && listen.host === target.host) {
+  if (listen.kind === 'tcp' && target.kind === 'tcp' && listen.port === target.port && sameTcpHost(listen.host, target.host)) {
     throw ERR_INVALID_ARG_VALUE(`${prefix}.target`, target.text, `is the listen end itself (${listen.text}): every connection would loop`);
   }
   return {

@@ -7,7 +7,8 @@
 //    sockets are allowHalfOpen), and the connection is over once both
 //    directions have ended (linuxkit vsudd does the same with CloseWrite);
 //  - a reset or error on one side resets the other (TCP gets an RST through
-//    resetAndDestroy; vsock and Hyper-V sockets have no reset, so a close);
+//    resetAndDestroy; vsock, Hyper-V sockets, unix sockets and named pipes
+//    have no reset, so a close);
 //  - an idle timeout over both directions.
 import type { EndSocket } from './dial.js';
 
@@ -45,8 +46,16 @@ export interface Relay {
 /** Ends a socket so its peer knows it failed: an RST for TCP, a close where there is no reset. */
 export function reset(socket: EndSocket): void {
   if (socket.destroyed) return;
-  if (typeof socket.resetAndDestroy === 'function' && (socket as { connecting?: boolean }).connecting !== true) socket.resetAndDestroy();
-  else socket.destroy();
+  if (typeof socket.resetAndDestroy === 'function' && (socket as { connecting?: boolean }).connecting !== true) {
+    try {
+      socket.resetAndDestroy();
+      return;
+    } catch {
+      // node:net throws ERR_INVALID_HANDLE_TYPE for a unix socket or a named
+      // pipe, which have no reset: a close is all they can tell.
+    }
+  }
+  socket.destroy();
 }
 
 /** `idleTimeout` 0: none. Both sockets must be connected, allowHalfOpen, and the client may be paused. */

@@ -91,6 +91,8 @@ function stage() {
   copy(path.dirname(fileURLToPath(import.meta.resolve('node-gyp-build/package.json'))), path.join(dir, 'node_modules', 'node-gyp-build'));
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "hvsock-engine-stage", "private": true }\n');
   copy(SUITE_DIR, path.join(dir, 'test'));
+  // The forward suite borrows the engine suite's helpers and the stand-in binding from ../engine.
+  if (SUITE !== 'engine') copy(HERE, path.join(dir, 'engine'));
   return dir;
 }
 
