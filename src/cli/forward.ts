@@ -119,7 +119,7 @@ function ruleProblem(error: unknown, rule: ForwardOptions, index: number, total:
   const which = total > 1 ? `forward ${index} (${rule.listen} ${rule.target}): ` : '';
   const message = (error as Error).message
     .replace(/^rule\.allow is required: /, '--allow is required: ')
-    .replace(/^The property 'rule\.allow' /, '--allow ')
+    .replace(/^The property 'rule\.allow' (.*)\. Received .*$/s, '--allow "' + String(rule.allow) + '" $1')
     .replace(/^The property 'rule\.(listen|target)' (.*)\. Received .*$/s, (_, end: 'listen' | 'target', reason: string) => `${end} "${rule[end]}" ${reason}`)
     .replace(/^The property 'rule\.(\w+)' /, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} `)
     .replace(/--redial /, '--wait ');

@@ -67,6 +67,9 @@ export function readForwardConfig(text: string, file: string, platform: AddressP
   const listens = new Map<string, number>();
   forwards.forEach((entry, index) => {
     const label = ruleLabel(index, entry);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      throw new ForwardConfigError(`${file}: ${label}: must be an object, {"listen": ..., "target": ...}`);
+    }
     if (entry !== null && typeof entry === 'object' && 'lookups' in entry) {
       throw new ForwardConfigError(`${file}: ${label}: "lookups" is an API option (functions), not a setting a file can hold`);
     }

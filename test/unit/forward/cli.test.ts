@@ -96,8 +96,8 @@ describe('hvsock forward: planning from the command line', () => {
     expect(usage(['tcp:1', 'tcp:2'], { allow: 'any' })).toBe(
       `hvsock forward: --allow filters the peers of an hvsock listen end, and no listen end here is one (a tcp: end binds 127.0.0.1 unless given a host)${HELP}`,
     );
-    expect(usage(['any:1', 'tcp:2'], { allow: 'nope' })).toMatch(/^hvsock forward: --allow is not a peer: write any, a CID/);
-    expect(usage(['any:1', 'tcp:2'], { allow: 'wsl' }, 'linux')).toMatch(/^hvsock forward: --allow is WSL 2's VM/);
+    expect(usage(['any:1', 'tcp:2'], { allow: 'nope' })).toMatch(/^hvsock forward: --allow "nope" is not a peer: write any, a CID/);
+    expect(usage(['any:1', 'tcp:2'], { allow: 'wsl' }, 'linux')).toMatch(/^hvsock forward: --allow "wsl" is WSL 2's VM/);
   });
 
   it('a bad pair names the end as typed, and which pair when there are several', () => {
