@@ -99,11 +99,7 @@ async function sendRaw(p: number, bytes: string | Buffer): Promise<string> {
   return (await reply).toString();
 }
 
-// The echo examples' tests, and the failures every example shares, start
-// processes of their own on ports of their own: side by side
-// (describe.concurrent). The file transfers, 64 MiB and SIGSTOP/SIGKILL
-// among them, stay one after another.
-describe.concurrent('the echo examples', () => {
+describe('the echo examples', () => {
   it('echo-server and echo-client make a round trip and print short-form addresses', async () => {
     const p = port();
     const server = example('echo-server.mjs', [`any:${p}`]);
@@ -243,7 +239,7 @@ describe('the file-transfer examples', () => {
   });
 });
 
-describe.concurrent('every example', () => {
+describe('every example', () => {
   it('reports a refused connect in one line naming ECONNREFUSED, exit 1', async () => {
     const p = port();
     const client = example('echo-client.mjs', [`loopback:${p}`]);
