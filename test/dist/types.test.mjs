@@ -11,7 +11,7 @@
 // lines are rejected; one run per compiler without the directives shows they
 // are rejected for the reason given, and nothing else is.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,14 +54,25 @@ function consumer(name, tarball, typesNode) {
   return dir;
 }
 
-/** Runs `compiler` on `files` in `dir` with these options; returns { status, output }. */
+/**
+ * Runs `compiler` on `files` in `dir` with these options; resolves with
+ * { status, output }. Asynchronous, so that two compiles run at once (the
+ * suite's concurrency, one per core); each has a tsconfig of its own, named
+ * for the compiler and the options.
+ */
 function tsc(compiler, dir, files, options) {
-  const config = `tsconfig.${Object.values(options).join('-')}.json`;
+  const config = `tsconfig.ts${compiler.version}.${Object.values(options).join('-')}.json`;
   const compilerOptions = { strict: true, noEmit: true, target: 'es2022', ...options };
   fs.writeFileSync(path.join(dir, config), JSON.stringify({ compilerOptions, files }, null, 2));
-  const r = spawnSync(process.execPath, [compiler.tsc, '-p', config, '--pretty', 'false'], { cwd: dir, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [compiler.tsc, '-p', config, '--pretty', 'false'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, output: `${stdout}${stderr}` }));
+  });
 }
 
 /** Asserts tsc passed, printing its output if not. */
@@ -70,7 +81,9 @@ function assertClean({ status, output }) {
   assert.equal(output.trim(), '');
 }
 
-describe('TypeScript consumers of the npm tarball', () => {
+// Two compiles at a time: each tsc is one busy thread for seconds, and the
+// cases share nothing but the installed projects, which they only read.
+describe('TypeScript consumers of the npm tarball', { concurrency: 2 }, () => {
   let latest;
   let floor;
   before(() => {
@@ -101,20 +114,20 @@ describe('TypeScript consumers of the npm tarball', () => {
     for (const [moduleResolution, modules] of Object.entries(SETTINGS)) {
       for (const [format, files] of Object.entries(FORMATS)) {
         for (const skipLibCheck of [false, true]) {
-          it(`TypeScript ${compiler.version}: ${moduleResolution}, ${format.toUpperCase()}, skipLibCheck ${skipLibCheck}`, () => {
-            assertClean(tsc(compiler, latest, files.map(([, file]) => file), { module: modules[format], moduleResolution, skipLibCheck }));
+          it(`TypeScript ${compiler.version}: ${moduleResolution}, ${format.toUpperCase()}, skipLibCheck ${skipLibCheck}`, async () => {
+            assertClean(await tsc(compiler, latest, files.map(([, file]) => file), { module: modules[format], moduleResolution, skipLibCheck }));
           });
         }
       }
     }
     for (const format of Object.keys(FORMATS)) {
-      it(`TypeScript ${compiler.version}: nodenext, ${format.toUpperCase()}, skipLibCheck false, with @types/node ${TYPES_NODE_FLOOR}`, () => {
+      it(`TypeScript ${compiler.version}: nodenext, ${format.toUpperCase()}, skipLibCheck false, with @types/node ${TYPES_NODE_FLOOR}`, async () => {
         const files = FORMATS[format].map(([, file]) => file);
-        assertClean(tsc(compiler, floor, files, { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false }));
+        assertClean(await tsc(compiler, floor, files, { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false }));
       });
     }
 
-    it(`TypeScript ${compiler.version}: without the @ts-expect-error lines, exactly the lines under them fail, for the reason given`, (t) => {
+    it(`TypeScript ${compiler.version}: without the @ts-expect-error lines, exactly the lines under them fail, for the reason given`, async (t) => {
       const lines = fs.readFileSync(path.join(CONSUMER, 'checks.mts'), 'utf8').split('\n');
       const directive = (line) => /^\s*\/\/ @ts-expect-error /.test(line);
       const kept = lines.filter((line) => !directive(line));
@@ -124,10 +137,13 @@ describe('TypeScript consumers of the npm tarball', () => {
         if (directive(line)) expected.push(i + 1 - expected.length);
       });
       assert.ok(expected.length >= 10, `${expected.length} directives`);
-      fs.writeFileSync(path.join(latest, 'bare.ts'), kept.join('\n'));
-      const { status, output } = tsc(compiler, latest, ['bare.ts'], { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: true });
+      // A file per compiler: the other compiler's run may be reading its own.
+      const bare = `bare-ts${compiler.version}.ts`;
+      fs.writeFileSync(path.join(latest, bare), kept.join('\n'));
+      const { status, output } = await tsc(compiler, latest, [bare], { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: true });
       assert.notEqual(status, 0, output);
-      const failing = [...new Set([...output.matchAll(/^bare\.ts\((\d+),\d+\): error TS\d+/gm)].map((m) => Number(m[1])))];
+      const at = new RegExp(`^${bare.replace(/[.]/g, '\\.')}\\((\\d+),\\d+\\): error TS\\d+`, 'gm');
+      const failing = [...new Set([...output.matchAll(at)].map((m) => Number(m[1])))];
       assert.deepEqual(failing, expected, output);
       t.diagnostic(`${failing.length} lines rejected`);
       // The message a user sees names the misspelt event and the wrong parameter type.

@@ -120,7 +120,9 @@ async function main() {
   // and the guest's /tmp (where the reports go) is not visible from here.
   // They go to vitest's workers, not its main process (guard.mjs, workerEnv).
   const guard = path.join(HERE, 'guard.mjs');
-  const vitest = ['npx', 'vitest', 'run', '--config', 'test/sanitize/vitest.config.ts', ...vmFiles];
+  // vitest's own entry point, not npx: npx would first load npm, seconds on
+  // the emulated CPU, only to find the same file.
+  const vitest = [process.execPath, path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'test/sanitize/vitest.config.ts', ...vmFiles];
   const vm = spawnSync(process.execPath, [path.join(ROOT, 'test', 'vm', 'run.mjs'), '--', process.execPath, guard, '--vitest-workers', '--', ...vitest], {
     cwd: ROOT,
     stdio: 'inherit',

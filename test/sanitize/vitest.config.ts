@@ -1,5 +1,5 @@
 // The vsock suite's config (test/vm/vitest.config.ts) for npm run
-// test:sanitize, run as `guard.mjs --vitest-workers -- npx vitest run --config
+// test:sanitize, run as `guard.mjs --vitest-workers -- node node_modules/vitest/vitest.mjs run --config
 // test/sanitize/vitest.config.ts`: the guard passes the sanitizer variables
 // and the sanitized addon's path in HVSOCK_SANITIZE_WORKER_ENV, and this sets
 // them on vitest's workers, which run the tests and load the addon; every

@@ -81,7 +81,9 @@ async function converse(p: number, text: string): Promise<string> {
 
 const NO_STACK = /^\s+at\s|Error:|node:internal/m;
 
-describe('hvsock listen --keep-open', () => {
+// Every test runs its own command on a port of its own: the tests of each
+// block run side by side (describe.concurrent), their start-ups overlapping.
+describe.concurrent('hvsock listen --keep-open', () => {
   it('serves several connections one after another and keeps listening', async () => {
     const p = port();
     const listener = hvsock(['listen', '--keep-open', `any:${p}`]);
@@ -157,7 +159,7 @@ describe('hvsock listen --keep-open', () => {
   });
 });
 
-describe('hvsock echo and SIGINT', () => {
+describe.concurrent('hvsock echo and SIGINT', () => {
   it('stops on SIGINT with exit code 0 and no stack trace', async () => {
     const p = port();
     const echo = hvsock(['echo', `any:${p}`]);

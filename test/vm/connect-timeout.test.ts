@@ -30,7 +30,10 @@ async function timedConnect(options: { connectTimeout?: number }) {
 }
 
 describe('connectTimeout (a peer that never answers)', () => {
-  it('expires as ETIMEDOUT with node:net fields', async () => {
+  // The three timed connects below each wait out a timeout (0.5, 3.5 and
+  // 2 s) on a socket of their own, timed from their own start: they wait
+  // side by side (it.concurrent), not one after another.
+  it.concurrent('expires as ETIMEDOUT with node:net fields', async ({ expect }) => {
     const { error, elapsed, hadError, connected } = await timedConnect({ connectTimeout: 500 });
     expect(error.code).toBe('ETIMEDOUT');
     expect(error.errno).toBe(-110);
@@ -42,14 +45,14 @@ describe('connectTimeout (a peer that never answers)', () => {
     expect(connected).toBe(false);
   });
 
-  it('a timeout longer than the kernel default is honoured: the option, not the default, ends the wait', async () => {
+  it.concurrent('a timeout longer than the kernel default is honoured: the option, not the default, ends the wait', async ({ expect }) => {
     // Were the option ignored, the kernel's 2 s would end this connect first.
     const { error, elapsed } = await timedConnect({ connectTimeout: 3500 });
     expect(error.code).toBe('ETIMEDOUT');
     expect(elapsed).toBeGreaterThanOrEqual(3500 - SLACK_MS);
   });
 
-  it('without the option, the kernel default applies and also ends in ETIMEDOUT', async () => {
+  it.concurrent('without the option, the kernel default applies and also ends in ETIMEDOUT', async ({ expect }) => {
     const { error, elapsed } = await timedConnect({});
     expect(error.code).toBe('ETIMEDOUT');
     expect(elapsed).toBeGreaterThanOrEqual(KERNEL_DEFAULT_MS - SLACK_MS);

@@ -184,18 +184,22 @@ describe('the file-transfer examples', () => {
       [`${JSON.stringify({ name: 'a.bin', size: 1000 })}\n${'x'.repeat(10)}`, /a\.bin from loopback:\d+ is truncated: 10 of 1000 bytes arrived$/],
       [`${JSON.stringify({ name: 'a.bin', size: 2 })}\nxyz`, /loopback:\d+ sent more than the 2 bytes its header announced$/],
     ];
-    for (const [bytes, why] of cases) {
-      const inbox = scratch('inbox');
-      const { run: receiving, p } = await receiver(inbox);
-      const reply = await sendRaw(p, bytes);
-      expect(await receiving.exited).toBe(1);
-      await receiving.closed;
-      expect(reply).toMatch(new RegExp(`^error ${why.source.replace(/\$$/, '')}\\n$`));
-      const err = lines(receiving.err()).filter((line) => !/^receiving a\.bin: \d+% /.test(line));
-      expectOneLine(err.join('\n'), new RegExp(`^receive-file: ${why.source}`));
-      expect(receiving.err()).not.toMatch(/100%/);
-      expect(readdirSync(inbox)).toEqual([]);
-    }
+    // Each case has a receiver, port and inbox of its own: all five at once,
+    // their process start-ups overlapping, each judged as before.
+    await Promise.all(
+      cases.map(async ([bytes, why]) => {
+        const inbox = scratch('inbox');
+        const { run: receiving, p } = await receiver(inbox);
+        const reply = await sendRaw(p, bytes);
+        expect(await receiving.exited).toBe(1);
+        await receiving.closed;
+        expect(reply).toMatch(new RegExp(`^error ${why.source.replace(/\$$/, '')}\\n$`));
+        const err = lines(receiving.err()).filter((line) => !/^receiving a\.bin: \d+% /.test(line));
+        expectOneLine(err.join('\n'), new RegExp(`^receive-file: ${why.source}`));
+        expect(receiving.err()).not.toMatch(/100%/);
+        expect(readdirSync(inbox)).toEqual([]);
+      }),
+    );
   });
 
   it("the sender stops at the first error when its receiver is killed mid-transfer, without claiming 100 %", async () => {
@@ -256,14 +260,15 @@ describe('every example', () => {
       ['send-file.mjs', ['loopback:file', join(EXAMPLES, 'cli.mjs')]],
       ['receive-file.mjs', [tmpdir()]],
     ];
-    for (const [name, args] of bad) {
-      const run = example(name, args);
+    // Eight independent processes (no port, no shared state): started at
+    // once rather than one after another, each judged as before.
+    const started = bad.map(([name, args]) => ({ name, args, run: example(name, args), help: example(name, ['--help']) }));
+    for (const { name, args, run, help } of started) {
       expect(await run.exited).toBe(2);
       await run.closed;
       expectOneLine(run.err(), new RegExp(`^${name.replace('.mjs', '')}: bad address "${args[0]}": it .*; usage: node examples/${name} .*\\[machine:\\]service`));
       expect(run.out()).toBe('');
 
-      const help = example(name, ['--help']);
       expect(await help.exited).toBe(0);
       await help.closed;
       expect(lines(help.out())[0]).toMatch(new RegExp(`^usage: node examples/${name} [\\[<]\\[machine:\\]service[\\]>]`));

@@ -35,7 +35,7 @@ export async function killAllChildren(): Promise<void> {
 }
 
 export class Child {
-  readonly name: string;
+  name: string;
   readonly process: ChildProcess;
   /** Resolves when the process has exited: its code, or the signal that ended it. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -44,10 +44,22 @@ export class Child {
   #waiters: Array<() => void> = [];
   #stderr = '';
   #gone = false;
+  #fixture: string;
+  #waitingForArgs: boolean;
 
-  constructor(fixture: string, args: string[] = [], options: ChildOptions = {}) {
-    this.name = `${fixture} ${args.join(' ')}`.trim();
-    const node = [process.execPath, ...(options.execArgv ?? []), join(__dirname, 'fixtures', fixture), ...args];
+  /**
+   * Starts the fixture now. With `args` null it starts through
+   * fixtures/faults-launch.cjs, which loads what the fixture needs and then
+   * waits for start(args): the usual second process of a case (the one that
+   * needs its peer's port) then starts up while the first one does, rather
+   * than after it; it runs exactly as `node <fixture> <args...>` would.
+   */
+  constructor(fixture: string, args: string[] | null = [], options: ChildOptions = {}) {
+    this.#fixture = fixture;
+    this.#waitingForArgs = args === null;
+    this.name = args === null ? `${fixture} (arguments to come)` : `${fixture} ${args.join(' ')}`.trim();
+    const script = args === null ? [join(__dirname, 'fixtures', 'faults-launch.cjs'), fixture] : [join(__dirname, 'fixtures', fixture), ...args];
+    const node = [process.execPath, ...(options.execArgv ?? []), ...script];
     const spawnOptions = { stdio: ['pipe', 'pipe', 'pipe'] as ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } };
     this.process =
       options.nofile === undefined
@@ -78,6 +90,15 @@ export class Child {
     });
     // A child that died has closed its stdin: a late command must not crash the test.
     this.process.stdin!.on('error', () => {});
+  }
+
+  /** A fixture started with `args` null (see the constructor) runs now, with these. */
+  start(args: string[]): this {
+    if (!this.#waitingForArgs) throw new Error(`${this.name} was started with its arguments already`);
+    this.#waitingForArgs = false;
+    this.name = `${this.#fixture} ${args.join(' ')}`.trim();
+    this.process.stdin!.write(`${JSON.stringify(args)}\n`);
+    return this;
   }
 
   get pid(): number {

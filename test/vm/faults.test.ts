@@ -3,7 +3,9 @@
 // talking over vsock loopback; the test only orchestrates and judges what they
 // report. Waits have generous ceilings and fail when exceeded; nothing here
 // measures elapsed time (the guest's CPU is emulated). Each case prints one
-// "FIGURES <case> {...}" line with what it measured.
+// "FIGURES <case> {...}" line with what it measured. A process that needs its
+// peer's port starts up alongside that peer and gets its arguments once the
+// port is known (Child with args null, fixtures/faults-launch.cjs).
 import { afterEach, describe, expect, it } from 'vitest';
 import { Child, MiB, killAllChildren, waitFor, type Message } from './fault-helpers.js';
 
@@ -113,8 +115,9 @@ describe('faults on the real kernel', () => {
     for (const { direction, title } of cases) {
       it(title, async () => {
         const survivor = new Child('faults-kill.cjs', ['survivor', direction]);
+        const victim = new Child('faults-kill.cjs', null); // starts up meanwhile; runs once it has the port
         const { port } = await survivor.next<Listening>('listening');
-        const victim = new Child('faults-kill.cjs', ['victim', direction === 'recv' ? 'send' : 'recv', String(port)]);
+        victim.start(['victim', direction === 'recv' ? 'send' : 'recv', String(port)]);
         // Mid-transfer: 4 MiB have gone through the receiving side.
         await (direction === 'recv' ? survivor : victim).next('progress');
         victim.signal('SIGKILL');
@@ -155,8 +158,9 @@ describe('faults on the real kernel', () => {
       maxRss: number;
     }
     const reader = new Child('faults-backpressure.cjs', ['reader']);
+    const writer = new Child('faults-backpressure.cjs', null);
     const { port } = await reader.next<Listening>('listening');
-    const writer = new Child('faults-backpressure.cjs', ['writer', String(port), String(TOTAL)]);
+    writer.start(['writer', String(port), String(TOTAL)]);
     const baseline = await writer.next<Sample>('sample');
     let sample = baseline;
     while (sample.sent < 32 * MiB) sample = await writer.next<Sample>('sample', 120_000);
@@ -216,11 +220,14 @@ describe('faults on the real kernel', () => {
     }
     type BulkStatus = Message & { received: number };
     const server = new Child('faults-cycles.cjs', ['server']);
+    // Both start up while the server does; the bulk client runs once it has
+    // the port, the cycler once the bulk stream flows, as before.
+    const bulk = new Child('faults-cycles.cjs', null);
+    const cycler = new Child('faults-cycles.cjs', null, { execArgv: ['--expose-gc'], env: asan.env });
     const { port } = await server.next<Listening>('listening');
-    const bulk = new Child('faults-cycles.cjs', ['bulk', String(port)]);
+    bulk.start(['bulk', String(port)]);
     await bulk.next('streaming');
-    const args = ['cycler', String(port), String(WARMUP), String(CYCLES), String(LANES)];
-    const cycler = new Child('faults-cycles.cjs', args, { execArgv: ['--expose-gc'], env: asan.env });
+    cycler.start(['cycler', String(port), String(WARMUP), String(CYCLES), String(LANES)]);
     await cycler.next('baseline', 120_000);
     const bulkBefore = await bulk.ask<BulkStatus>({ cmd: 'status' }, 'status');
     await cycler.next('cycled', 600_000);
@@ -256,8 +263,9 @@ describe('faults on the real kernel', () => {
     type Connected = Message & { count: number; ms: number; fdsBefore: number; fds: number };
     type RoundTrip = Message & { ok: number; bad: number[]; ms: number };
     const server = new Child('faults-many.cjs', ['server'], { nofile: 8192 });
+    const client = new Child('faults-many.cjs', null, { nofile: 8192 });
     const listening = await server.next<ManyListening>('listening');
-    const client = new Child('faults-many.cjs', ['client', String(listening.port), String(COUNT)], { nofile: 8192 });
+    client.start(['client', String(listening.port), String(COUNT)]);
     const connected = await client.next<Connected>('connected', 240_000);
     expect(connected.count).toBe(COUNT);
     const held = await serverStatus(server, 'the server to count 2,000 connections', (s) => s.connections >= COUNT);
@@ -292,8 +300,9 @@ describe('faults on the real kernel', () => {
   it('server.close() with 500 live sockets: refuses new ones, serves the old, calls back once after the last', async () => {
     const COUNT = 500;
     const server = new Child('faults-many.cjs', ['server']);
+    const client = new Child('faults-many.cjs', null);
     const listening = await server.next<ManyListening>('listening');
-    const client = new Child('faults-many.cjs', ['client', String(listening.port), String(COUNT)]);
+    client.start(['client', String(listening.port), String(COUNT)]);
     expect((await client.next<Message & { count: number }>('connected', 120_000)).count).toBe(COUNT);
     await serverStatus(server, 'the server to count 500 connections', (s) => s.connections === COUNT);
 
@@ -348,8 +357,9 @@ describe('faults on the real kernel', () => {
     for (const { variant, title, peerWrites } of cases) {
       it(`${title}: no crash, one 'close', nothing after it, the peer sees the end`, async () => {
         const peer = new Child('faults-destroy.cjs', ['peer', variant]);
+        const subject = new Child('faults-destroy.cjs', null);
         const { port } = await peer.next<Listening>('listening');
-        const subject = new Child('faults-destroy.cjs', ['subject', variant, String(port)]);
+        subject.start(['subject', variant, String(port)]);
         const mine = await subject.done<Subject>();
         const theirs = await peer.done<Outcome & { sent: number; received: number }>();
         figures(`destroy-${variant}`, {
@@ -389,8 +399,9 @@ describe('faults on the real kernel', () => {
     }
     type PeerClosed = Outcome & { id: number; received: number };
     const peer = new Child('faults-worker.cjs', ['peer']);
+    const main = new Child('faults-worker.cjs', null);
     const { port } = await peer.next<Listening>('listening');
-    const main = new Child('faults-worker.cjs', ['main', String(port)]);
+    main.start(['main', String(port)]);
     // The warm-up worker's connection, ended normally.
     expect(await peer.next<PeerClosed>('conn-closed')).toMatchObject({ id: 1, ended: true, error: null });
     const streaming = await main.next<Message & Fds & { baseline: Fds }>('streaming');

@@ -21,11 +21,14 @@ async function runFixture(name: string, ms: number): Promise<number | 'timeout'>
 }
 
 describe('processes and threads', () => {
-  it('unref() on a server and a connected socket lets the process exit', async () => {
+  // These two run side by side (it.concurrent): separate fixture processes,
+  // each judged by its own exit, and the control's three seconds of staying
+  // alive need not come after the other's start-up.
+  it.concurrent('unref() on a server and a connected socket lets the process exit', async () => {
     expect(await runFixture('unref-server.cjs', 15_000)).toBe(0);
   });
 
-  it('a referenced server keeps the process alive (control)', async () => {
+  it.concurrent('a referenced server keeps the process alive (control)', async () => {
     expect(await runFixture('ref-server.cjs', 3_000)).toBe('timeout');
   });
 

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cjs', 'cli', 'main.js');
@@ -48,9 +48,31 @@ interface Check {
   details?: Record<string, any>;
 }
 
+/**
+ * Both runs start together when the file starts and each test judges its
+ * own: two independent processes (kernel-chosen ports, nothing shared), so
+ * the second need not wait tens of seconds for the first to finish.
+ */
+const runs = new Map<string, ReturnType<typeof selftest>>();
+function started(...args: string[]): ReturnType<typeof selftest> {
+  const key = args.join(' ');
+  let run = runs.get(key);
+  if (run === undefined) {
+    run = selftest(...args);
+    run.catch(() => {}); // awaited (and reported) by its test
+    runs.set(key, run);
+  }
+  return run;
+}
+
 describe('hvsock selftest in the guest', () => {
+  beforeAll(() => {
+    started('--json');
+    started();
+  });
+
   it('--json: exit 0, every check ok with a figure, and the environment a bug report needs', { timeout: RUN_TIMEOUT_MS }, async () => {
-    const { code, stdout, stderr } = await selftest('--json');
+    const { code, stdout, stderr } = await started('--json');
     expect(stderr).toBe(''); // no progress lines: stderr is not a terminal
     const report = JSON.parse(stdout);
     expect(code, stdout).toBe(0);
@@ -98,7 +120,7 @@ describe('hvsock selftest in the guest', () => {
   });
 
   it('plain: the table, one row per check, and the verdict', { timeout: RUN_TIMEOUT_MS }, async () => {
-    const { code, stdout } = await selftest();
+    const { code, stdout } = await started();
     expect(code, stdout).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`hvsock ${VERSION} on Node ${process.version}, linux ${release()} (${process.arch})`);

@@ -6,6 +6,7 @@
 // of 1. A test file asks for one with useSilentPeer(cid).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -14,6 +15,14 @@ import { insmod, loaded, rmmod } from './modules.js';
 
 const MODULES = ['vhost_iotlb', 'vhost', 'vhost_vsock'];
 const FIXTURE = path.join(__dirname, 'fixtures', 'silent-peer.py');
+/**
+ * The system's Python where there is one: the fixture needs only the standard
+ * library, and `python3` on PATH (the guest gets this machine's PATH) can be a
+ * version manager's shim, such as pyenv's, a bash script that runs several
+ * more before Python starts: seconds on the emulated CPU, and more under the
+ * sanitizers, whose runtime every one of those processes loads.
+ */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 interface SilentPeer {
   stop(): Promise<void>;
@@ -21,7 +30,7 @@ interface SilentPeer {
 
 async function startSilentPeer(cid: number): Promise<SilentPeer> {
   for (const m of MODULES) if (!loaded(m)) insmod(m);
-  const child = spawn('python3', [FIXTURE, String(cid)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, [FIXTURE, String(cid)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const lines = createInterface({ input: child.stdout! });
   const [first] = (await Promise.race([once(lines, 'line'), exited.then(([code]) => [`exit ${code}`])])) as [string];
