@@ -12,6 +12,10 @@
 //   HVSOCK_BENCH_IDLE_THREADED (= HVSOCK_BENCH_IDLE): the same for node-vsock, which runs a thread per
 //     socket on each side (10,000 connections: 20,000 threads; the guest allows ~31,000)
 //   HVSOCK_BENCH_REPEATS (3)
+//   HVSOCK_BENCH_FORWARD_HOLD (1000): connections held open through each forwarder at once
+//   HVSOCK_BENCH_FORWARD_REPEATS (5): rounds of the forwarder benchmark
+// Then the forwarder benchmark (bench/forward.mjs): `hvsock forward` against
+// socat doing the same vsock -> TCP forward, with the same ends.
 //   --json: the medians and every round's figures as JSON
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -20,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AF_VSOCK, VMADDR_CID_LOCAL, VMADDR_PORT_ANY, encodeSockaddrVm } from 'hvsock';
 import { formatFigure, formatRatio, formatTable, interleavedSchedule, median } from './stats.mjs';
+import { forwardBench, printForwardBench } from './forward.mjs';
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const envNumber = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -154,10 +159,29 @@ const medians = Object.fromEntries(
 );
 const idleCounts = Object.fromEntries(transports.map((t) => [t.name, rounds[t.name].idle[0]?.idleConnections]));
 
+// The forwarder against socat: over vsock only, so not without loopback.
+let forward;
+if (vsock) {
+  try {
+    forward = await forwardBench({
+      bulkMiB: sizes.bulkMiB,
+      roundTrips: sizes.roundTrips,
+      hold: envNumber('HVSOCK_BENCH_FORWARD_HOLD', 1000),
+      repeats: Math.max(3, envNumber('HVSOCK_BENCH_FORWARD_REPEATS', 5)),
+      log: json ? () => {} : log,
+    });
+  } catch (e) {
+    const why = String(e.message).split('\n')[0];
+    failures.push({ round: 0, measurement: 'forward', transport: 'hvsock forward / socat', error: why });
+    log(`the forwarder benchmark FAILED: ${why}`);
+  }
+}
+
 if (json) {
-  console.log(JSON.stringify({ sizes, idleConnections: idleCounts, medians, rounds, failures }, null, 2));
+  console.log(JSON.stringify({ sizes, idleConnections: idleCounts, medians, rounds, forward, failures }, null, 2));
 } else {
   printTables();
+  if (forward !== undefined) printForwardBench(forward);
 }
 
 function printTables() {

@@ -82,10 +82,13 @@ export function readForwardConfig(text: string, file: string, platform: AddressP
     const sameName = names.get(rule.name);
     if (sameName !== undefined) throw new ForwardConfigError(`${file}: ${label}: the name "${rule.name}" is rule ${sameName + 1}'s too; names must differ`);
     names.set(rule.name, index);
-    const key = listenKey(rule);
-    const sameListen = listens.get(key);
-    if (sameListen !== undefined) throw new ForwardConfigError(`${file}: ${label}: listens on ${rule.listen.text}, as rule ${sameListen + 1} does`);
-    listens.set(key, index);
+    // tcp:0 (or tcp:HOST:0) is a port the system picks for each listener: two of them never collide.
+    if (rule.listen.kind !== 'tcp' || rule.listen.port !== 0) {
+      const key = listenKey(rule);
+      const sameListen = listens.get(key);
+      if (sameListen !== undefined) throw new ForwardConfigError(`${file}: ${label}: listens on ${rule.listen.text}, as rule ${sameListen + 1} does`);
+      listens.set(key, index);
+    }
     rules.push(rule);
   });
   return { options: forwards as ForwardOptions[], rules };

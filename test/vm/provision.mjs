@@ -13,7 +13,11 @@ import { ensurePackages, makeUpdater, run } from '../../scripts/apt.mjs';
 import { cacheDir } from '../../scripts/cache-dir.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PACKAGES = ['qemu-system-x86', 'busybox-static', 'cpio'];
+// The guest runs this machine's programs (its root is ours, read-only), so
+// what the vsock tests and the benchmark use as real peers is installed here:
+// OpenSSH's server and client and curl (test/vm/forward.test.ts), socat
+// (the forwarder benchmark, bench/forward.mjs).
+const PACKAGES = ['qemu-system-x86', 'busybox-static', 'cpio', 'openssh-server', 'openssh-client', 'socat', 'curl'];
 const BUSYBOX = '/bin/busybox';
 // Parents before children: cpio creates them in list order.
 const INITRD_DIRS = ['bin', 'dev', 'proc', 'sys', 'newroot', 'io', 'scratch', 'etc', 'etc/hvsock', 'lib', 'lib/modules'];
