@@ -12,7 +12,7 @@ import type { ForwardEnd } from './ends.js';
 import type { Lookups } from './lookups.js';
 
 /** A connected socket of either library: both count bytes and can be reset. */
-export type EndSocket = Duplex & { bytesRead?: number; resetAndDestroy?: () => unknown; setTimeout(ms: number): unknown };
+export type EndSocket = Duplex & { bytesRead?: number; resetAndDestroy?: () => unknown; setTimeout(ms: number): unknown; setNoDelay?: (noDelay: boolean) => unknown };
 
 export interface DialOptions {
   /** Give up one attempt after this many ms (ETIMEDOUT). */

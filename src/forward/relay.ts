@@ -103,6 +103,12 @@ export function relay(client: EndSocket, target: EndSocket, idleTimeout: number)
     client.setTimeout(idleTimeout);
     client.on('timeout', () => cut('idle'));
   }
+  // Bytes go on as they come: a relay that let Nagle hold a small write back
+  // (a keystroke behind output) would add a round trip the peers never asked
+  // for. Go's net package, which gvproxy is built on, sets it on every TCP
+  // connection by default.
+  client.setNoDelay?.(true);
+  target.setNoDelay?.(true);
   client.pipe(target);
   target.pipe(client);
   client.resume();

@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createServer, type Server as HvServer, type Socket as HvSocket } from '../../src/index.js';
+import { AF_VSOCK, VMADDR_CID_ANY, VMADDR_PORT_ANY, connect, createServer, encodeSockaddrVm, type Server as HvServer, type Socket as HvSocket } from '../../src/index.js';
+import { loadBinding } from '../../src/transport/native.js';
 import { LOOPBACK } from './helpers.js';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js');
@@ -423,6 +424,33 @@ describe('hvsock forward with real peers over vsock', () => {
     // Nothing was dialed for it.
     expect(inner.lines.slice(from).some((l) => l.rule === 'denied' && (l.event === 'connection' || l.event === 'end'))).toBe(false);
     expect(httpSeen.connections).toBe(before.connections);
+  });
+
+  it('serves an inherited listening vsock socket (fd:3), as systemd socket activation passes it, and exits 0 on SIGTERM', async () => {
+    // Made as systemd makes a ListenStream=vsock::PORT socket: socket, bind, listen, passed as fd 3.
+    const handle = new (loadBinding().SocketHandle)();
+    expect(handle.open(AF_VSOCK, 0)).toBe(0);
+    expect(handle.bind(encodeSockaddrVm(VMADDR_CID_ANY, VMADDR_PORT_ANY))).toBe(0);
+    expect(handle.listen(16)).toBe(0);
+    const echo = await listening(net.createServer((s) => s.pipe(s)), (s) => s.listen(0, '127.0.0.1'));
+    const target = `tcp:127.0.0.1:${(echo.address() as net.AddressInfo).port}`;
+    const child = spawn(process.execPath, [CLI, 'forward', '--json', '--allow', 'loopback', 'fd:3', target], { stdio: ['ignore', 'pipe', 'pipe', handle.fd] });
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      const [first] = (await once(lines, 'line')) as [string];
+      const listeningLine = JSON.parse(first) as Line;
+      expect(listeningLine).toMatchObject({ event: 'listening', target, allow: 'loopback' });
+      // The service manager's copy closes; the forwarder's stays open.
+      handle.close();
+      const port = Number(String(listeningLine.listen).split(':').pop());
+      expect((await roundTrip(connect({ cid: LOOPBACK, port, allowHalfOpen: true }), Buffer.from('activated\n'))).toString()).toBe('activated\n');
+      child.kill('SIGTERM');
+      expect((await once(child, 'close'))[0]).toBe(0);
+    } finally {
+      handle.close();
+      child.kill();
+      echo.close();
+    }
   });
 
   it('drains on SIGTERM: a vsock transfer in flight completes, byte for byte, and the forwarder exits 0', async () => {
