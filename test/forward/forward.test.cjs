@@ -20,7 +20,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { after, describe, it } = require('node:test');
 const { forward } = require('hvsock/forward');
-const { pattern, rawListener, closeRawHandles, until, sleep } = require('../engine/helpers.cjs');
+const { pattern, rawListener, closeRawHandles, readAll, until, sleep } = require('../engine/helpers.cjs');
 
 const T = { timeout: 120_000 };
 const onWindows = process.platform === 'win32';
@@ -133,15 +133,6 @@ function clientOf(where) {
   return socket;
 }
 
-/** Everything a socket delivers until its end; rejects on an error. */
-function readAll(socket) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.once('end', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
-  });
-}
 
 /** Resolves once `length` bytes have come (taken by a 'data' listener of its own). */
 function readBytes(socket, length) {
