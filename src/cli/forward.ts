@@ -10,7 +10,7 @@ import { currentPlatform } from '../address/address.js';
 import { Forwarder, type ForwardRecord, type ForwardStats } from '../forward/forwarder.js';
 import { readForwardConfig } from '../forward/config.js';
 import { readForwardOptions, type ForwardOptions } from '../forward/options.js';
-import { isHvsockEnd, parseEnd } from '../forward/ends.js';
+import { isHvsockEnd, parseEnd, tcpText } from '../forward/ends.js';
 import { formatAddress } from '../address/names.js';
 import { allowListText } from '../forward/peers.js';
 import type { OptionValues } from './command-line.js';
@@ -146,7 +146,7 @@ function listeningText(forwarder: Forwarder): string {
   if (typeof address === 'string') return `${forwarder.rule.listen.kind}:${address}`;
   if ('family' in address && (address.family === 'AF_VSOCK' || address.family === 'AF_HYPERV')) return formatAddress(address);
   const tcp = address as { address: string; port: number; family: string };
-  return `tcp:${tcp.family === 'IPv6' ? `[${tcp.address}]` : tcp.address}:${tcp.port}`;
+  return tcpText(tcp.address, tcp.family, tcp.port);
 }
 
 /** The one line a finished connection gets: always for a failure, with --verbose for every one. */
@@ -239,7 +239,6 @@ export function runForward(plan: ForwardPlan, io: ForwardIo): Promise<number> {
         // A listen end that cannot open stops the whole command: half a set of forwards is a surprise.
         failedCode ??= exitCodeFor(error);
         stopping = 2;
-        for (const other of forwarders) void other.close(0);
         void Promise.all(forwarders.map((other) => other.close(0))).then(finish);
       });
       f.on('wsldown', (error) => say('wsldown', { rule, error: errorJson(error) }, `${rule}: waiting for WSL 2 (${error.message})`));

@@ -139,6 +139,11 @@ export function parseEnd(text: unknown, role: EndRole, field: string, platform: 
   return parseHvsock(trimmed, role, field, platform);
 }
 
+/** A TCP address as ends write it: "tcp:127.0.0.1:2222", "tcp:[::1]:2222". */
+export function tcpText(address: string, family: string | undefined, port: number | undefined): string {
+  return `tcp:${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+}
+
 /** Ends whose peers have an hvsock address, which an allowlist can name. */
 export function isHvsockEnd(end: ForwardEnd): boolean {
   return end.kind === 'hvsock' || end.kind === 'fd';

@@ -15,6 +15,7 @@ import type { Socket as HvSocket } from '../net/socket.js';
 import { formatAddress } from '../address/names.js';
 import type { HvSocketAddress } from '../address/address.js';
 import { dial, type EndSocket } from './dial.js';
+import { tcpText } from './ends.js';
 import { CachedLookups, HOST_LOOKUPS } from './lookups.js';
 import { readForwardOptions, type ForwardOptions, type ForwardRule } from './options.js';
 import { PeerFilter } from './peers.js';
@@ -98,7 +99,7 @@ function peerOf(rule: ForwardRule, socket: EndSocket): string {
   const hv = (socket as HvSocket).remoteHvAddress as HvSocketAddress | undefined;
   if (hv !== undefined) return formatAddress(hv);
   const tcp = socket as net.Socket;
-  if (tcp.remoteAddress !== undefined) return `tcp:${tcp.remoteFamily === 'IPv6' ? `[${tcp.remoteAddress}]` : tcp.remoteAddress}:${tcp.remotePort}`;
+  if (tcp.remoteAddress !== undefined) return tcpText(tcp.remoteAddress, tcp.remoteFamily, tcp.remotePort);
   return rule.listen.kind;
 }
 
@@ -251,17 +252,15 @@ export class Forwarder extends TypedBase {
       });
       probe.once('error', () => resolve(false));
     });
-    if (!alive) {
-      try {
-        if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
-      } catch {
-        // Gone already, or not ours to remove: the second listen reports it.
-      }
-    }
     if (alive) {
       const error = Object.assign(new Error(`listen EADDRINUSE: ${path} is in use by a running listener`), { code: 'EADDRINUSE', syscall: 'listen', address: path });
       this.emit('error', error);
       return;
+    }
+    try {
+      if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
+    } catch {
+      // Gone already, or not ours to remove: the second listen reports it.
     }
     this.#listen(false);
   }
@@ -316,10 +315,12 @@ export class Forwarder extends TypedBase {
           (attempt, delay, error) => this.emit('retry', { ...info, attempt, delay, error: error as Error }),
         );
       } catch (error) {
-        this.#forgetTarget();
+        const side = live.abort.signal.aborted ? 'client' : 'target';
+        // Only a target that failed may have moved (a VM recreated): a client that left says nothing of it.
+        if (side === 'target') this.#forgetTarget();
         // The client learns it failed (an RST on TCP), rather than seeing a service that said nothing.
         reset(client);
-        record({ outcome: 'failed', bytesIn: 0, bytesOut: 0, error: error as Error, side: live.abort.signal.aborted ? 'client' : 'target' });
+        record({ outcome: 'failed', bytesIn: 0, bytesOut: 0, error: error as Error, side });
         return;
       }
       client.removeListener('close', onClientGone);
