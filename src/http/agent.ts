@@ -5,7 +5,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { dial, type EndSocket } from '../forward/dial.js';
+import { Socket } from '../net/socket.js';
+import type { AddressInput } from '../address/address.js';
 import { CachedLookups, HOST_LOOKUPS, type Lookups } from '../forward/lookups.js';
 import { FORWARD_DEFAULTS } from '../forward/options.js';
 import { validateInteger } from '../errors/validate.js';
@@ -29,7 +30,15 @@ export interface HvsAgentOptions extends https.AgentOptions, HvDialOptions {}
 /** node:http's createConnection callback: a failure passes no socket. */
 type Callback = (error: Error | null, socket: Duplex) => void;
 
-/** The dialing half every adapter shares: which end a request's host maps to, and the connect. */
+/**
+ * The dialing half every adapter shares: which address a request's host
+ * maps to, and a Socket for it returned at once. node:http's Agent counts a
+ * connection toward maxSockets only once createConnection has handed it
+ * over, so a socket handed over later (after a name lookup) would let every
+ * queued request open its own: the socket exists at once and connects when
+ * its address is known (node:http writes into it meanwhile, as into a
+ * connecting net.Socket).
+ */
 class Dialer {
   readonly #target: ForwardEnd | undefined;
   readonly #resolve: TargetResolver | undefined;
@@ -47,14 +56,31 @@ class Dialer {
     this.#lookups = new CachedLookups(options.lookups ?? HOST_LOOKUPS);
   }
 
-  async open(host: string, port: number): Promise<EndSocket> {
+  /** A socket connecting to where (host, port) goes; a failed lookup destroys it with the lookup's error. */
+  open(host: string, port: number): Socket {
+    const socket = new Socket();
+    void this.#address(host, port).then(
+      (address) => {
+        if (socket.destroyed) return;
+        socket.connect({ ...address, connectTimeout: this.#connectTimeout, ...(this.#redial === undefined ? {} : { redial: this.#redial }) });
+      },
+      (error: Error) => socket.destroy(error),
+    );
+    return socket;
+  }
+
+  async #address(host: string, port: number): Promise<AddressInput> {
     const end = this.#target ?? readHttpEnd(await (this.#resolve as TargetResolver)(host, port), 'the resolved target');
-    return dial(end, { connectTimeout: this.#connectTimeout, redial: this.#redial, signal: new AbortController().signal, lookups: this.#lookups });
+    if (end.kind === 'vm') return { vmId: await this.#lookups.vmId(end.vmName), ...end.service };
+    if (end.kind !== 'hvsock') throw new Error(`${end.text} is not an hvsock end`);
+    if (end.address.wsl !== true) return end.address;
+    const { wsl: _wsl, ...service } = end.address;
+    return { ...service, vmId: await this.#lookups.wslVmId() };
   }
 }
 
 /** A Dialer for the fetch dispatcher, which has no Agent to hold one. */
-export function createDialer(options: HvDialOptions): { open(host: string, port: number): Promise<EndSocket> } {
+export function createDialer(options: HvDialOptions): { open(host: string, port: number): Socket } {
   return new Dialer(options);
 }
 
@@ -75,12 +101,8 @@ export class HvAgent extends http.Agent {
   }
 
   /** Called by node:http for each new pooled connection. */
-  override createConnection(options: http.ClientRequestArgs, callback?: Callback): Duplex | null | undefined {
-    this.#dialer.open(String(options.host ?? 'localhost'), Number(options.port ?? 80)).then(
-      (socket) => callback?.(null, socket),
-      (error: Error) => callback?.(error, undefined as unknown as Duplex),
-    );
-    return undefined;
+  override createConnection(options: http.ClientRequestArgs, _callback?: Callback): Duplex {
+    return this.#dialer.open(String(options.host ?? 'localhost'), Number(options.port ?? 80));
   }
 }
 
@@ -94,11 +116,8 @@ export class HvsAgent extends https.Agent {
     this.#dialer = new Dialer(dialOptions);
   }
 
-  override createConnection(options: http.ClientRequestArgs, callback?: Callback): Duplex | null | undefined {
-    this.#dialer.open(String(options.host ?? 'localhost'), Number(options.port ?? 443)).then(
-      (socket) => callback?.(null, tls.connect({ ...(options as tls.ConnectionOptions), socket })),
-      (error: Error) => callback?.(error, undefined as unknown as Duplex),
-    );
-    return undefined;
+  override createConnection(options: http.ClientRequestArgs, _callback?: Callback): Duplex {
+    const socket = this.#dialer.open(String(options.host ?? 'localhost'), Number(options.port ?? 443));
+    return tls.connect({ ...(options as tls.ConnectionOptions), socket });
   }
 }

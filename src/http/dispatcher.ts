@@ -4,6 +4,7 @@
 // undici's own pooling. undici is an optional peer: loaded only here, and
 // a missing one is an error that says what to install.
 import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Dispatcher } from 'undici-types';
 import type { HvDialOptions } from './agent.js';
@@ -48,15 +49,15 @@ export function hvsockDispatcher(target: string | HvDispatcherOptions): Dispatch
     ...agent,
     connect: (connect: ConnectOptions, callback: (error: Error | null, socket: unknown) => void) => {
       const https = connect.protocol === 'https:';
-      dialer.open(connect.hostname, Number(connect.port || (https ? 443 : 80))).then(
-        (socket) => {
-          if (!https) return callback(null, socket);
-          const secure = tls.connect({ socket, servername: connect.servername ?? connect.hostname, ALPNProtocols: ['http/1.1'] });
-          secure.once('secureConnect', () => callback(null, secure));
-          secure.once('error', (error) => callback(error, null));
-        },
-        (error: Error) => callback(error, null),
-      );
+      const socket = dialer.open(connect.hostname, Number(connect.port || (https ? 443 : 80)));
+      // Both are EventEmitters; their typed overloads do not unite.
+      const stream: Duplex = https ? tls.connect({ socket, servername: connect.servername ?? connect.hostname, ALPNProtocols: ['http/1.1'] }) : socket;
+      const onError = (error: Error): void => callback(error, null);
+      stream.once('error', onError);
+      stream.once(https ? 'secureConnect' : 'connect', () => {
+        stream.removeListener('error', onError);
+        callback(null, stream);
+      });
     },
   });
 }

@@ -3,8 +3,7 @@
 // maps the request's host and port to one (`http://myvm:5000/` →
 // `vm:MyVM:5000`), so that node:http's pool keys connections per host as
 // it does for TCP. Ends are read as hvsock forward reads a target, and
-// dialed the same way (src/forward/dial.ts): names looked up and cached,
-// a connect timeout, and redial when asked.
+// names are looked up and cached as a forward's are (src/forward/lookups.ts).
 import { currentPlatform } from '../address/address.js';
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
 import { parseEnd, type ForwardEnd } from '../forward/ends.js';
