@@ -66,7 +66,7 @@ const UNSANITIZED_VM_FILES = [
   'selftest',
   // hvsock/http with node:http, undici and servers (issue 19): library code
   // over the engine paths the files above cover.
-  'http',
+  'http', 'protocols',
   // The guest without vsock_loopback: fresh processes under strace, the demo
   // and doctor; the addon only opens and binds one socket (the probe).
   'no-loopback',
