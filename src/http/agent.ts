@@ -6,6 +6,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Socket } from '../net/socket.js';
+import { kConnectLater } from '../net/options.js';
 import type { AddressInput } from '../address/address.js';
 import { CachedLookups, HOST_LOOKUPS, type Lookups } from '../forward/lookups.js';
 import { FORWARD_DEFAULTS } from '../forward/options.js';
@@ -58,15 +59,8 @@ class Dialer {
 
   /** A socket connecting to where (host, port) goes; a failed lookup destroys it with the lookup's error. */
   open(host: string, port: number): Socket {
-    const socket = new Socket();
-    void this.#address(host, port).then(
-      (address) => {
-        if (socket.destroyed) return;
-        socket.connect({ ...address, connectTimeout: this.#connectTimeout, ...(this.#redial === undefined ? {} : { redial: this.#redial }) });
-      },
-      (error: Error) => socket.destroy(error),
-    );
-    return socket;
+    const how = { connectTimeout: this.#connectTimeout, ...(this.#redial === undefined ? {} : { redial: this.#redial }) };
+    return new Socket()[kConnectLater](this.#address(host, port).then((address) => ({ ...address, ...how })));
   }
 
   async #address(host: string, port: number): Promise<AddressInput> {

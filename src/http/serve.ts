@@ -27,11 +27,22 @@ export function serve(server: ConnectionServer, address: string | ListenOptions)
   const options: ListenOptions = typeof address === 'string' ? parseAddress(address, 'address') : address;
   const listener = createServer((socket) => server.emit('connection', socket));
   listener.on('error', (error) => server.emit('error', error));
-  // http.Server emits 'close' once close() is called and its own listener
-  // (if any) is gone: the hvsock listener stops accepting then too.
-  server.once('close', () => {
+  // server.close() stops the hvsock listener at once, as it stops its own
+  // (an own property over the prototype's method; the server's own close
+  // then runs as always). 'close' covers a server closed another way.
+  const stop = (): void => {
     if (listener.listening) listener.close();
+  };
+  const close = server.close;
+  Object.defineProperty(server, 'close', {
+    value: function (this: ConnectionServer, ...args: Parameters<ConnectionServer['close']>) {
+      stop();
+      return close.apply(this, args);
+    },
+    writable: true,
+    configurable: true,
   });
+  server.once('close', stop);
   listener.listen(options);
   return listener;
 }

@@ -1,11 +1,16 @@
 // hvsock/http with the real libraries, over real vsock in the guest (issue 19):
 // node:http's Agent pooling over hvsock, fetch through the undici dispatcher,
 // and serve() handing hvsock connections to an http.Server.
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { HvAgent, hvsockDispatcher, serve } from '../../src/http/index.js';
+import { HvAgent, HvsAgent, hvsockDispatcher, serve } from '../../src/http/index.js';
 import type { Server as HvServer } from '../../src/net/server.js';
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -121,6 +126,74 @@ describe('hvsock/http over vsock', () => {
       await dispatcher.close();
       s.server.closeAllConnections();
       s.server.close();
+    }
+  });
+
+  it('HvsAgent: TLS over hvsock to an https.Server served with serve(), the certificate checked for the URL\'s host', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvsock-tls-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=vm.test', '-addext', 'subjectAltName=DNS:vm.test']);
+    expect(made.status, String(made.stderr)).toBe(0);
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => res.end(`secure ${(req.socket as import('node:tls').TLSSocket).encrypted}`));
+    const port = vsockPort();
+    await once(serve(server, `any:${port}`), 'listening');
+    const agent = new HvsAgent({ target: `loopback:${port}`, ca: cert, keepAlive: true });
+    const fetchText = (url: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        https.get(url, { agent }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += String(c)));
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+    try {
+      expect(await fetchText('https://vm.test/')).toBe('secure true');
+      expect(await fetchText('https://vm.test/again')).toBe('secure true');
+      // The certificate names vm.test: another host name fails verification.
+      await expect(fetchText('https://other.test/')).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    } finally {
+      agent.destroy();
+      server.close();
+    }
+  });
+
+  it('a server closed with a request in flight answers it, then refuses; a peer that vanishes mid-body is an error, not a short body', async () => {
+    let release!: () => void;
+    const s = await served((req, res) => {
+      if (req.url === '/slow') return void new Promise<void>((r) => (release = r)).then(() => res.end('finished'));
+      // /cut: half the promised body, then the connection is gone.
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write(Buffer.alloc(500, 1));
+      setTimeout(() => req.socket.destroy(), 50);
+    });
+    const agent = new HvAgent({ target: `loopback:${s.port}` });
+    try {
+      const cut = await new Promise<{ complete: boolean; bytes: number }>((resolve, reject) => {
+        http.get('http://vm/cut', { agent }, (res) => {
+          let bytes = 0;
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('error', () => undefined);
+          res.on('close', () => resolve({ complete: res.complete, bytes }));
+        }).on('error', reject);
+      });
+      // node:http marks the message incomplete: 500 of the 1,000 bytes promised.
+      expect(cut).toEqual({ complete: false, bytes: 500 });
+      let arrived!: () => void;
+      const slowArrived = new Promise<void>((r) => (arrived = r));
+      s.server.on('request', (req) => req.url === '/slow' && arrived());
+      const inFlight = get('http://vm/slow', agent);
+      await slowArrived;
+      // As a net.Server: the listener stops at once, and says 'close' once its last connection is gone.
+      const closed = once(s.listener, 'close');
+      s.server.close();
+      expect(s.listener.listening).toBe(false);
+      await expect(get('http://vm/', agent)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      release();
+      expect(await inFlight).toMatchObject({ status: 200 });
+      expect((await inFlight).body.toString()).toBe('finished');
+      await closed;
+    } finally {
+      agent.destroy();
     }
   });
 });
