@@ -39,12 +39,16 @@ interface ConnectOptions {
  * An undici dispatcher over hvsock: `hvsockDispatcher('parent:5000')` or
  * `hvsockDispatcher({ resolve: (host, port) => 'vm:' + host + ':' + port })`.
  * https: URLs get TLS on the hvsock connection, servername from the URL.
+ * Typed as the Dispatcher of @types/node's undici-types, which Node's
+ * global fetch takes; with undici's own fetch, name its type:
+ * `hvsockDispatcher<import('undici').Dispatcher>('parent:5000')`.
  */
-export function hvsockDispatcher(target: string | HvDispatcherOptions): Dispatcher {
+export function hvsockDispatcher<D extends object = Dispatcher>(target: string | HvDispatcherOptions): D {
   const options: HvDispatcherOptions = typeof target === 'string' ? { target } : target;
   const { agent = {}, ...dialOptions } = options;
   const dialer = createDialer(dialOptions);
   const { Agent } = loadUndici();
+  // The caller names which undici's Dispatcher type this is (see above).
   return new Agent({
     ...agent,
     connect: (connect: ConnectOptions, callback: (error: Error | null, socket: unknown) => void) => {
@@ -59,5 +63,5 @@ export function hvsockDispatcher(target: string | HvDispatcherOptions): Dispatch
         callback(null, stream);
       });
     },
-  });
+  }) as unknown as D;
 }

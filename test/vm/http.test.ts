@@ -106,8 +106,8 @@ describe('hvsock/http over vsock', () => {
       // /slow: never answers until the client gives up.
     });
     const { fetch } = await import('undici');
-    // undici 7's fetch types its dispatcher with its own Dispatcher; hvsockDispatcher's is @types/node's undici-types (open question, issue 19).
-    const dispatcher = hvsockDispatcher(`loopback:${s.port}`) as never as import('undici').Dispatcher;
+    // undici's own fetch takes undici's Dispatcher type; the default is @types/node's (Node's global fetch).
+    const dispatcher = hvsockDispatcher<import('undici').Dispatcher>(`loopback:${s.port}`);
     try {
       const r = await fetch('http://vm/big', { dispatcher });
       expect(sha256(Buffer.from(await r.arrayBuffer()))).toBe(sha256(big));
