@@ -12,7 +12,8 @@ import { CachedLookups, HOST_LOOKUPS, type Lookups } from '../forward/lookups.js
 import { FORWARD_DEFAULTS } from '../forward/options.js';
 import { validateInteger } from '../errors/validate.js';
 import { redialSchedule, type RedialOptions, type RedialSchedule } from '../net/redial.js';
-import type { ForwardEnd } from '../forward/ends.js';
+import type { HvsockEnd } from '../forward/ends.js';
+import { hvsockAddress } from '../forward/dial.js';
 import { readHttpEnd, readTargetOptions, type TargetOptions, type TargetResolver } from './target.js';
 
 /** How an agent reaches its hvsock ends, besides node:http's own Agent options. */
@@ -41,7 +42,7 @@ type Callback = (error: Error | null, socket: Duplex) => void;
  * connecting net.Socket).
  */
 class Dialer {
-  readonly #target: ForwardEnd | undefined;
+  readonly #target: HvsockEnd | undefined;
   readonly #resolve: TargetResolver | undefined;
   readonly #connectTimeout: number;
   readonly #redial: RedialSchedule | undefined;
@@ -65,11 +66,7 @@ class Dialer {
 
   async #address(host: string, port: number): Promise<AddressInput> {
     const end = this.#target ?? readHttpEnd(await (this.#resolve as TargetResolver)(host, port), 'the resolved target');
-    if (end.kind === 'vm') return { vmId: await this.#lookups.vmId(end.vmName), ...end.service };
-    if (end.kind !== 'hvsock') throw new Error(`${end.text} is not an hvsock end`);
-    if (end.address.wsl !== true) return end.address;
-    const { wsl: _wsl, ...service } = end.address;
-    return { ...service, vmId: await this.#lookups.wslVmId() };
+    return hvsockAddress(end, this.#lookups);
   }
 }
 

@@ -6,7 +6,7 @@
 // names are looked up and cached as a forward's are (src/forward/lookups.ts).
 import { currentPlatform } from '../address/address.js';
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
-import { parseEnd, type ForwardEnd } from '../forward/ends.js';
+import { parseEnd, type HvsockEnd } from '../forward/ends.js';
 
 /** Maps a request's host and port to the end it goes to over hvsock ('parent:5000', 'vm:MyVM:80'). */
 export type TargetResolver = (host: string, port: number) => string | Promise<string>;
@@ -19,7 +19,7 @@ export interface TargetOptions {
 }
 
 /** An end an HTTP client may dial: hvsock ends only (TCP and unix sockets are node:http's own). */
-export function readHttpEnd(text: unknown, name: string): ForwardEnd {
+export function readHttpEnd(text: unknown, name: string): HvsockEnd {
   const end = parseEnd(text, 'target', name, currentPlatform());
   if (end.kind !== 'hvsock' && end.kind !== 'vm') {
     throw ERR_INVALID_ARG_VALUE(name, text, 'is not an hvsock address: node:http reaches TCP and unix sockets without hvsock');
@@ -28,7 +28,7 @@ export function readHttpEnd(text: unknown, name: string): ForwardEnd {
 }
 
 /** Checks the options' shape: exactly one of target and resolve; a target is read now. */
-export function readTargetOptions(options: TargetOptions, name = 'options'): { target?: ForwardEnd; resolve?: TargetResolver } {
+export function readTargetOptions(options: TargetOptions, name = 'options'): { target?: HvsockEnd; resolve?: TargetResolver } {
   const { target, resolve } = options;
   if ((target === undefined) === (resolve === undefined)) {
     throw ERR_INVALID_ARG_VALUE(`${name}.target`, target, `must be given, or else ${name}.resolve, but not both`);
