@@ -17,8 +17,8 @@ try {
   process.exit(1); // tsc has printed the diagnostics
 }
 
-// One thin ESM re-export per entry point: index (the socket API), host and forward.
-for (const entry of ['index', 'host/index', 'forward/index']) {
+// One thin ESM re-export per entry point: index (the socket API), host, forward and http.
+for (const entry of ['index', 'host/index', 'forward/index', 'http/index']) {
   const file = join(root, 'dist', 'esm', `${entry}.mjs`);
   const cjs = `${'../'.repeat(entry.split('/').length)}cjs/${entry}.js`;
   mkdirSync(dirname(file), { recursive: true });

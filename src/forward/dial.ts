@@ -8,7 +8,7 @@ import { connect as hvsockConnect } from '../net/api.js';
 import { isTransientConnectError, nextRedial, type RedialSchedule } from '../net/redial.js';
 import type { AddressInput } from '../address/address.js';
 import { systemError, uvErrno } from '../errors/errors.js';
-import type { ForwardEnd } from './ends.js';
+import type { ForwardEnd, HvsockEnd } from './ends.js';
 import type { Lookups } from './lookups.js';
 
 /** A connected socket of either library: both count bytes and can be reset. */
@@ -29,8 +29,8 @@ function isTransient(error: unknown): boolean {
   return isTransientConnectError(error) || (error as { code?: unknown } | null)?.code === 'ENOENT';
 }
 
-/** The hvsock address an hvsock or vm: end connects to now. */
-async function hvsockAddress(end: Extract<ForwardEnd, { kind: 'hvsock' | 'vm' }>, lookups: Lookups): Promise<AddressInput> {
+/** The hvsock address an hvsock or vm: end connects to now (also hvsock/http's agents'). */
+export async function hvsockAddress(end: HvsockEnd, lookups: Lookups): Promise<AddressInput> {
   if (end.kind === 'vm') return { vmId: await lookups.vmId(end.vmName), ...end.service };
   if (end.address.wsl !== true) return end.address;
   const { wsl: _wsl, ...service } = end.address;

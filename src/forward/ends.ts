@@ -28,6 +28,9 @@ export type ForwardEnd =
   | { kind: 'pipe'; text: string; path: string }
   | { kind: 'fd'; text: string; fd: number };
 
+/** An end reached over hvsock: an address, or a VM by name (looked up on a Windows host). */
+export type HvsockEnd = Extract<ForwardEnd, { kind: 'hvsock' | 'vm' }>;
+
 /** A listen end binds loopback unless told otherwise: a forward is not a way onto the network by accident. */
 export const DEFAULT_TCP_LISTEN_HOST = '127.0.0.1';
 const DEFAULT_TCP_TARGET_HOST = 'localhost';

@@ -67,6 +67,9 @@ export interface SocketOptions {
   onread?: OnReadOptions;
 }
 
+/** Socket's connect to an address still being looked up (hvsock/http); not public API. */
+export const kConnectLater = Symbol('hvsock.connectLater');
+
 /** How a Server hands an accepted OS socket to a new Socket; not public API. */
 export const kAccepted = Symbol('hvsock.accepted');
 export interface AcceptedSocket {

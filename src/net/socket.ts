@@ -10,6 +10,7 @@ import { errorAddress } from '../address/address.js';
 import { loadBinding, WRITE_PENDING, type NativeHandle } from '../transport/native.js';
 import {
   kAccepted,
+  kConnectLater,
   kTransport,
   normalizeConnectArgs,
   validateCallback,
@@ -143,6 +144,33 @@ export class Socket extends Duplex {
     const started = performance.now();
     this.#dial = { sockaddr: target.sockaddr, socketOptions, redial, started, attempts: 0, last: false, timer: null };
     this.#attempt();
+    return this;
+  }
+
+  /**
+   * Not public API (hvsock/http): connecting now, to an address known later
+   * (a VM name or WSL's ID being looked up). As during any connect, writes
+   * wait and the socket reads as connecting; a failed lookup destroys it
+   * with the lookup's error.
+   */
+  [kConnectLater](options: Promise<ConnectOptions>): this {
+    if (this.#handle !== null || this.connecting) throw ERR_SOCKET_CLOSED();
+    this.connecting = true;
+    options.then(
+      (resolved) => {
+        if (this.destroyed) return;
+        this.connecting = false;
+        try {
+          this.connect(resolved);
+        } catch (error) {
+          this.destroy(error as Error);
+        }
+      },
+      (error: Error) => {
+        this.connecting = false;
+        this.destroy(error);
+      },
+    );
     return this;
   }
 

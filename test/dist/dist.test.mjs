@@ -142,6 +142,18 @@ describe('the npm tarball', () => {
       env,
     });
     assert.equal(esm.trim(), 'function true');
+    // hvsock/http without undici (an optional peer, not installed here): it
+    // imports, and only the dispatcher says what to install. No socket opens.
+    const http = run(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        "import { HvAgent, hvsockDispatcher } from 'hvsock/http'; new HvAgent({ target: 'parent:5000' }).destroy(); try { hvsockDispatcher('parent:5000'); } catch (e) { console.log(e.code, e.message); }",
+      ],
+      { cwd: project, env },
+    );
+    assert.equal(http.trim(), 'ERR_HVSOCK_UNDICI_MISSING hvsockDispatcher needs the undici package: npm install undici');
   });
 
   it('falls back to a from-source build where no prebuild matches, and says how when it cannot', LONG, () => {

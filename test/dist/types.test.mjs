@@ -92,7 +92,7 @@ describe('TypeScript consumers of the npm tarball', { concurrency: 2 }, () => {
     floor = consumer(`types-node-${TYPES_NODE_FLOOR}`, file, `@types/node@${TYPES_NODE_FLOOR}`);
   }, LONG);
 
-  it('every declaration file references Node’s types itself, and @types/node is an optional peer', (t) => {
+  it('every declaration file references Node’s types itself; @types/node and undici (hvsock/http\'s fetch dispatcher) are optional peers', (t) => {
     const pkg = path.join(latest, 'node_modules', 'hvsock');
     const declarations = fs
       .readdirSync(path.join(pkg, 'dist'), { recursive: true })
@@ -103,8 +103,8 @@ describe('TypeScript consumers of the npm tarball', { concurrency: 2 }, () => {
       assert.match(fs.readFileSync(path.join(pkg, 'dist', file), 'utf8'), /^\/\/\/ <reference types="node" \/>\n/, file);
     }
     const manifest = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8'));
-    assert.deepEqual(manifest.peerDependencies, { '@types/node': '>=18' });
-    assert.deepEqual(manifest.peerDependenciesMeta, { '@types/node': { optional: true } });
+    assert.deepEqual(manifest.peerDependencies, { '@types/node': '>=18', undici: '>=6' });
+    assert.deepEqual(manifest.peerDependenciesMeta, { '@types/node': { optional: true }, undici: { optional: true } });
     const installed = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', '@types', 'node', 'package.json'), 'utf8')).version;
     t.diagnostic(`@types/node ${installed(latest)} (newest) and ${installed(floor)} (floor)`);
     assert.match(installed(floor), new RegExp(`^${TYPES_NODE_FLOOR}\\.`));

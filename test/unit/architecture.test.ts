@@ -60,6 +60,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   selftest: ['net', 'transport', 'address', 'errors'],
   // A forward joins sockets of both kinds and looks VMs up by name.
   forward: ['net', 'host', 'transport', 'address', 'errors'],
+  // HTTP clients dial as a forward's target is dialed.
+  http: ['forward', 'net', 'host', 'transport', 'address', 'errors'],
   cli: ['forward', 'selftest', 'net', 'host', 'transport', 'address', 'errors', '.'],
   '.': ['net', 'transport', 'address', 'errors'],
 };

@@ -3,6 +3,7 @@
 // connects). Copied verbatim to checks.cts for the CommonJS runs. Every
 // `@ts-expect-error` line must fail to compile: tsc reports one that does not.
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as hvsock from 'hvsock';
 import {
@@ -32,6 +33,7 @@ import {
   type HvSocketError as HostError,
   type WslVmNotFoundError as HostWslVmNotFoundError,
 } from 'hvsock/host';
+import { HvAgent, HvsAgent, hvsockDispatcher, serve } from 'hvsock/http';
 import { forward, Forwarder, FORWARD_DEFAULTS, type ForwardOptions, type ForwardRecord, type ForwardStats } from 'hvsock/forward';
 
 /** Every address field an hvsock error carries, read with its type. */
@@ -167,4 +169,17 @@ export async function forwards(): Promise<ForwardStats> {
   forward({ listen: 2222, target: 'parent:22' });
   await ssh.close(5000);
   return ssh.stats();
+}
+
+/** hvsock/http: node:http's Agent, fetch's dispatcher and serve(), as a TypeScript user writes them. */
+export function httpAdapters(): void {
+  const agent: import('node:http').Agent = new HvAgent({ target: 'vm:MyVM:80', keepAlive: true, maxSockets: 4 });
+  const secure: import('node:https').Agent = new HvsAgent({ resolve: (host, port) => `vm:${host}:${port}`, ca: 'PEM' });
+  // @ts-expect-error a target is an address as text, not a port number
+  new HvAgent({ target: 80 });
+  // @types/node's fetch types take no dispatcher; undici's fetch does, with its own Dispatcher type named here.
+  void hvsockDispatcher('parent:5000').close();
+  const listener = serve(createHttpServer((_req, res) => res.end('ok')), 'any:80');
+  listener.on('listening', () => listener.address());
+  void [agent, secure];
 }
