@@ -102,6 +102,16 @@ function prepare(line: RunLine, io: Io, platform: NodeJS.Platform): () => Promis
   }
 }
 
+/**
+ * Checks a command line as main() would before running it, for `platform`,
+ * and runs nothing: throws the UsageError main() would print (the docs'
+ * command examples are checked with it, test/unit/docs/snippets.test.ts).
+ */
+export function checkCommandLine(argv: string[], platform: NodeJS.Platform): void {
+  const line = readCommandLine(argv);
+  if (line.kind === 'run') prepare(line, { out: () => undefined, err: () => undefined }, platform);
+}
+
 /** Runs one command line; resolves with the exit code. Never throws. */
 export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
   const platform = options.platform ?? process.platform;
