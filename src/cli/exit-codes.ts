@@ -1,4 +1,4 @@
-// Exit codes the CLI promises to scripts (documented in the README).
+// Exit codes the CLI promises to scripts (documented in docs/cli.md).
 export const EXIT_OK = 0;
 /** A system error: refused, reset, timed out, permission denied… */
 export const EXIT_FAILURE = 1;
