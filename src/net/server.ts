@@ -22,8 +22,8 @@ import {
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
 import { Socket } from './socket.js';
-import type { DropEvent, ServerEvents, ServerListener } from './server-events.js';
-import type { AnyListener, UntypedEvent } from './typed-events.js';
+import type { DropEvent, ServerEvents } from './server-events.js';
+import { typedEventEmitter } from './typed-events.js';
 import {
   defaultWslFollower,
   ERR_WSL_ON_LINUX,
@@ -49,31 +49,8 @@ export type ConnectionListener = (socket: Socket) => void;
 /** A listening socket, or why it could not be made. */
 type Opened = { handle: NativeHandle } | { errno: number; syscall: string; windowsError: number };
 
-// Typed events (server-events.ts): a misspelt event name or a listener of the wrong
-// shape does not compile; symbols and names held in `string` variables stay untyped.
-// The untyped overload comes first so that the typed one, last, is the one a
-// compiler's error message quotes (TypeScript 7 quotes only the last).
-export interface Server {
-  on<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  on<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  once<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  once<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  addListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  addListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  prependListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  prependListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  prependOnceListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  prependOnceListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  off<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  off<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  removeListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  removeListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  emit<E extends string | symbol>(event: UntypedEvent<E>, ...args: Parameters<AnyListener>): boolean;
-  emit<E extends keyof ServerEvents>(event: E, ...args: ServerEvents[E]): boolean;
-}
-
 /** A Hyper-V / vsock server with node:net's Server behaviour: listen(), 'connection' per accepted Socket, close(). */
-export class Server extends EventEmitter {
+export class Server extends typedEventEmitter<ServerEvents>(EventEmitter) {
   /** Further connections are closed at once ('drop' event) while this many are open. */
   maxConnections: number | undefined = undefined;
 
