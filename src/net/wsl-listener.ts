@@ -1,10 +1,10 @@
 // listen({ wsl: true, port }): a Windows server for WSL 2. It binds the WSL
-// VM's ID (a wildcard listener never hears WSL) and, because that ID changes
-// each time WSL restarts, checks it every few seconds and binds the new one
-// itself. Here: the option's checks, the watch that notices a restart and
-// the WslListener that rebinds; Server lends it its listen steps (WslServer).
-// Only a Windows machine with WSL shows a real restart; the engine suite
-// drives this with an ID source it changes.
+// VM's ID (a wildcard listener never hears WSL: docs/hyperv-facts.md#wsl-2)
+// and, because that ID changes each time WSL restarts, checks it every few
+// seconds and binds the new one itself. Here: the option's checks, the watch
+// that notices a restart and the WslListener that rebinds; Server lends it
+// its listen steps (WslServer). Only a Windows machine with WSL shows a real
+// restart; the engine suite drives this with an ID source it changes.
 import type { ResolvedAddress } from '../address/address.js';
 import { HV_GUID_WILDCARD } from '../address/constants.js';
 import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
