@@ -15,7 +15,7 @@ import { failureText } from './messages.js';
 import { runSelftestCommand } from './selftest.js';
 import { nameOption, runService, serviceOption } from './service.js';
 import { commandPrefix, UsageError } from './usage.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../transport/native.js';
 import { nestedSwitch, runVm, vmName } from './vm.js';
 import { runWslId } from './wsl.js';
 import { EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from './exit-codes.js';

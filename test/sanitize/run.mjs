@@ -6,7 +6,7 @@
 //   3. the vsock suite's engine files (SANITIZED_VM_FILES) in one QEMU guest,
 //      the guard running inside the guest, the sanitizers in vitest's workers
 //      (test/sanitize/vitest.config.ts)
-// Both load the sanitized addon through HVSOCK_ADDON_PATH (src/native.ts),
+// Both load the sanitized addon through HVSOCK_ADDON_PATH (src/transport/native.ts),
 // which test/vm/run.mjs passes into the guest with the other HVSOCK_ variables.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
