@@ -716,7 +716,7 @@ class WinEngine final : public EngineBase {
       if (connected_ && !writing_) {
         // Every write has completed, so the kernel holds all that is left to
         // send. Winsock closes gracefully only when no receive is pending or
-        // the socket is shut down for sending (libuv src/win/tcp.c does the
+        // the socket is shut down for sending (libuv:src/win/tcp.c does the
         // same): with a read posted, closesocket alone may reset the
         // connection and the peer lose the end of our data. A write still
         // posted is being destroyed: no shutdown then.

@@ -80,7 +80,7 @@ HANDLE Port() {
 }
 
 // Whether an operation that completes at once can be handled without its
-// packet: as libuv decides (src/win/tcp.c with winsock.c), only where the
+// packet: as libuv decides (libuv:src/win/tcp.c with libuv:src/win/winsock.c), only where the
 // socket's provider hands out real file handles (an IFS provider: a layered
 // non-IFS one may still queue the packet), and only once Windows has agreed
 // to skip it. Otherwise every completion comes through the port, which is

@@ -31,13 +31,6 @@ const COMMENTED = /\.(?:ts|mts|cts|js|mjs|cjs|cc|h|c)$/;
 const ROOT_FOLDERS = ['src', 'native', 'test', 'scripts', 'docs', 'bench', 'examples', '.github'];
 const OWN_EXTENSIONS = ['ts', 'mts', 'cts', 'mjs', 'cjs', 'md'];
 
-/**
- * native/ comments that still cite a missing file, as `file: name`: native/
- * is being refactored on another branch, which fixes them. Each must still
- * be there (delete the line once it is fixed), so the list only shrinks.
- */
-const PENDING_IN_NATIVE = ['native/engine.h: HYPERV-FACTS.md', 'native/engine_win.cc: HYPERV-FACTS.md'];
-
 /** Repository-relative paths (with `/`) of the files under `dir`. */
 function files(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -110,13 +103,10 @@ describe('comments name files that exist', () => {
   };
   const scanned = SCANNED.flatMap(files).filter((path) => COMMENTED.test(path));
   const missing: string[] = [];
-  const pending = new Set<string>();
   for (const path of scanned) {
     for (const [line, text] of comments(readFileSync(join(ROOT, path.split('/').join(sep)), 'utf8'))) {
       for (const name of namedPaths(text)) {
-        if (exists(name)) continue;
-        if (PENDING_IN_NATIVE.includes(`${path}: ${name}`)) pending.add(`${path}: ${name}`);
-        else missing.push(`${path}:${line}: ${name}`);
+        if (!exists(name)) missing.push(`${path}:${line}: ${name}`);
       }
     }
   }
@@ -129,10 +119,6 @@ describe('comments name files that exist', () => {
 
   it('finds no comment naming a missing file', () => {
     expect(missing).toEqual([]);
-  });
-
-  it('still has each pending native/ citation (delete the ones fixed from PENDING_IN_NATIVE)', () => {
-    expect(PENDING_IN_NATIVE.filter((entry) => !pending.has(entry))).toEqual([]);
   });
 
   it('reads comments and names as the rules say', () => {
