@@ -79,11 +79,19 @@ function printed(snippet: Snippet, line: string): Promise<void> {
   });
 }
 
-/** An HTTP server on any:<port> (the snippets' "parent"), answering with the method and path. */
-async function parentServer(port: number): Promise<http.Server> {
-  const server = http.createServer((req, res) => res.end(`${req.method} ${req.url}\n`));
-  await once(serve(server, `any:${port}`), 'listening');
-  return server;
+/** Runs `body` while serve() serves `server` on any:5000 (the snippets' parent:5000), then closes it. */
+async function whileServed(server: http.Server | http2.Http2Server, body: () => Promise<void>): Promise<void> {
+  await once(serve(server, 'any:5000'), 'listening');
+  try {
+    await body();
+  } finally {
+    server.close();
+  }
+}
+
+/** Runs `body` while an HTTP server on parent:5000 answers with the method and path. */
+function withParentServer(body: () => Promise<void>): Promise<void> {
+  return whileServed(http.createServer((req, res) => res.end(`${req.method} ${req.url}\n`)), body);
 }
 
 /** Every block of a name, in turn (the same code in README.md and docs/). */
@@ -183,30 +191,17 @@ describe('the code blocks of README.md and docs/, run as they stand', () => {
   });
 
   it('http-agent (README, docs/http.md): HvAgent with a target, a GET to parent:5000', async () => {
-    const server = await parentServer(5000);
-    try {
+    await withParentServer(async () => {
       for (const block of blocksNamed('http-agent')) expect(await finished(runBlock(block))).toBe('GET /status\n');
-    } finally {
-      server.close();
-    }
+    });
   });
 
   it('http-resolve: HvAgent with a resolver, http://host:5000/ goes to parent:5000', async () => {
-    const server = await parentServer(5000);
-    try {
-      expect(await finished(runBlock(only('http-resolve')))).toBe('GET /resolved\n');
-    } finally {
-      server.close();
-    }
+    await withParentServer(async () => expect(await finished(runBlock(only('http-resolve')))).toBe('GET /resolved\n'));
   });
 
   it('http-fetch: fetch with hvsockDispatcher', async () => {
-    const server = await parentServer(5000);
-    try {
-      expect(await finished(runBlock(only('http-fetch')))).toBe('200 GET /api\n\n');
-    } finally {
-      server.close();
-    }
+    await withParentServer(async () => expect(await finished(runBlock(only('http-fetch')))).toBe('200 GET /api\n\n'));
   });
 
   it('http-serve: serve() answers on any:80 with the peer machine; SIGTERM closes the server and the listener, and the process ends', async () => {
@@ -223,12 +218,7 @@ describe('the code blocks of README.md and docs/, run as they stand', () => {
       stream.respond({ ':status': 200 });
       stream.end(`h2 ${headers[':path']}\n`);
     });
-    await once(serve(server, 'any:5000'), 'listening');
-    try {
-      expect(await finished(runBlock(only('http2-client')))).toBe('h2 /h2\n');
-    } finally {
-      server.close();
-    }
+    await whileServed(server, async () => expect(await finished(runBlock(only('http2-client')))).toBe('h2 /h2\n'));
   });
 
   it('ws-server and ws-client, against each other', async () => {
