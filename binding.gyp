@@ -9,7 +9,13 @@
       "conditions": [
         ["OS!='win'", { "sources": ["native/engine_posix.cc"] }],
         ["OS=='win'", {
-          "sources": ["native/engine_win.cc", "native/win/registry.cc", "native/win/hcs.cc"],
+          "sources": [
+            "native/engine_win.cc",
+            "native/win/completion_port.cc",
+            "native/win/socket_calls.cc",
+            "native/win/registry.cc",
+            "native/win/hcs.cc"
+          ],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0601"],
           "libraries": ["ws2_32.lib", "advapi32.lib"],
           "msvs_settings": {

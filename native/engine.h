@@ -1,8 +1,37 @@
 // The per-platform engine behind one OS socket. The JavaScript-facing glue
-// (socket_handle.cc) only talks to this interface, so a Windows IOCP engine
-// can sit beside the POSIX readiness engine without touching the glue or the
-// TypeScript above it. What the two engines share is engine_base.h; each
-// adds its own in engine_posix.cc or engine_win.cc.
+// (socket_handle.cc) only talks to this interface; engine_base.h holds what
+// the two engines share, engine_posix.cc and engine_win.cc the rest.
+//
+// Threads: every Engine method and every EngineEvents call runs on the loop
+// thread of the engine's environment. The one other thread is the Windows
+// completion port's (win/completion_port.h).
+//
+// Ownership:
+// - The owner. Whoever creates an engine (SocketHandle) is its owner: it
+//   receives the engine's events (EngineEvents) and ends it with Close().
+//   After Close() the engine reports nothing more and the pointer is invalid.
+// - The socket. An engine owns the socket it opened or was created around
+//   (CreateAccepted) and closes it in Close(). An adopted socket
+//   (listen({ fd })) stays the caller's until Listen() has succeeded: Close()
+//   before that leaves it open and as it was. An accepted connection
+//   (OnConnection) is the owner's, who hands it to CreateAccepted or closes
+//   it with CloseOsSocket. An adopted or accepted socket that Create or
+//   CreateAccepted failed to take (nullptr) is still the caller's.
+// - Read memory. Each read goes into a ReadSpace the owner lends
+//   (OnAllocRead) right before the read and gets back through OnRead; only
+//   one is out at a time and the engine never keeps it past OnRead. Where a
+//   read must be posted before its memory can be asked for (the Windows
+//   fallback), the engine reads into its own buffer and copies once.
+// - Write memory. Write() copies the chunk list, not the bytes: the bytes
+//   belong to a JavaScript value that must live while the OS may read them.
+//   The owner keeps it until OnWriteDone or Close(), unless HoldWriteOwner
+//   says the engine does (Windows: until the port returns the write, even
+//   after Close()).
+// - Freeing. Close() closes the socket at once; the engine frees itself
+//   later, once its libuv handles have closed and (Windows) the port has
+//   returned every operation it posted. Environment teardown tells the owner
+//   (OnTeardown), then closes the engine; the environment's cleanup hook
+//   waits until the engine is freed.
 #pragma once
 
 #include <node_api.h>
@@ -24,63 +53,58 @@ struct SocketAddress {
   size_t length = 0;  // 0: not known
 };
 
-// A connection a listener's engine accepted, handed to OnConnection.
+// A connection a listening engine accepted, handed to OnConnection.
 struct AcceptedSocket {
   OsSocket socket = kInvalidSocket;
-  // The addresses the accept call itself reported, where it reports them
-  // (AcceptEx on Windows). The accepted socket's engine answers GetSockName and
-  // GetPeerName from these: on Hyper-V, getsockname on an accepted socket
-  // returns an arbitrary service GUID, not the listener's (HYPERV-FACTS.md).
-  // Empty where asking the socket is right (POSIX: vsock's getsockname is).
+  // The addresses the accept call reported (AcceptEx on Windows); the
+  // accepted engine answers GetSockName and GetPeerName from them, because
+  // on Hyper-V getsockname on an accepted socket returns an arbitrary service
+  // GUID, not the listener's (https://github.com/microsoft/go-winio/blob/main/hvsock.go,
+  // docs/hyperv-facts.md). Empty where asking the socket is right (POSIX).
   SocketAddress local;
   SocketAddress peer;
 };
 
-// A socket option a listener sets on every socket it accepts.
+// A socket option a listening engine sets on every socket it accepts.
 struct SocketOption {
   int level;
   int name;
   std::vector<char> value;
 };
 
-// One chunk of a gathered write. The memory belongs to a JavaScript value that
-// is kept alive while the OS may read it: see Engine::HoldWriteOwner.
+// One chunk of a gathered write (see "Write memory" above).
 struct WriteChunk {
   const char* data;
   size_t length;
 };
 
-// Memory one read goes into, lent by the listener (EngineListener::OnAllocRead).
+// Memory one read goes into (see "Read memory" above).
 struct ReadSpace {
   char* data = nullptr;
   size_t length = 0;
 };
 
-// Events an engine reports, always on the loop thread of its environment.
-class EngineListener {
+// What an engine reports to its owner.
+class EngineEvents {
  public:
-  // Memory for the next read, at least `suggested` bytes (length 0: none
-  // could be had; the engine then fails the read with UV_ENOBUFS, as libuv
-  // does). The engine asks right before it reads, never while another
-  // read's space is still out, and reports what it read into it through
-  // OnRead; a read that finds nothing (EAGAIN) simply does not use it. This
-  // is how a read lands in memory JavaScript owns, with no copy after it.
+  // Memory for the next read, at least `suggested` bytes; length 0 if none
+  // could be had (the engine then fails the read with UV_ENOBUFS, as libuv
+  // does). A read that finds nothing (EAGAIN) simply does not use it.
   virtual ReadSpace OnAllocRead(size_t suggested) = 0;
   virtual void OnConnect(int status) = 0;
-  // status < 0 is an accept error (accepted is null); otherwise `accepted`
-  // is a new connection the listener now owns: it hands it to
-  // Engine::CreateAccepted, or closes accepted->socket with CloseOsSocket.
+  // status < 0 is an accept error (accepted is null); otherwise a new
+  // connection, now the owner's.
   virtual void OnConnection(int status, AcceptedSocket* accepted) = 0;
   // nread > 0: bytes at the start of the space OnAllocRead last lent;
   // UV_EOF at end of stream; other negatives are errors.
   virtual void OnRead(intptr_t nread) = 0;
   virtual void OnWriteDone(int status) = 0;
-  // The environment is being torn down; the engine has closed itself and the
-  // listener must forget it without calling into JavaScript.
+  // The environment is being torn down: the engine is closing itself, and
+  // the owner must forget it without calling into JavaScript.
   virtual void OnTeardown() = 0;
 
  protected:
-  ~EngineListener() = default;
+  ~EngineEvents() = default;
 };
 
 // Results of Write().
@@ -91,57 +115,51 @@ constexpr int kWritePending = 1;
 // negative libuv error number on failure. None of them blocks.
 class Engine {
  public:
-  // Creates an engine around a new socket (`adopt == kInvalidSocket`) of the
-  // given family, or around an existing one. On failure returns nullptr and
-  // sets *err.
-  // An adopted socket (listen({ fd })) is the caller's until Listen() has
-  // succeeded: Close() before that leaves it open, and every step that can
-  // fail comes before any change that cannot be undone.
-  static Engine* Create(napi_env env, uv_loop_t* loop, EngineListener* listener,
-                      int family, int protocol, OsSocket adopt, int* err);
-  // Around a connection a listener's engine accepted (OnConnection). On failure
-  // returns nullptr and sets *err; the socket is then still the caller's.
-  static Engine* CreateAccepted(napi_env env, uv_loop_t* loop, EngineListener* listener,
-                              const AcceptedSocket& accepted, int* err);
+  // Around a new socket (`adopt == kInvalidSocket`) of the given family, or
+  // around an adopted one. On failure returns nullptr and sets *err.
+  static Engine* Create(napi_env env, uv_loop_t* loop, EngineEvents* events, int family, int protocol,
+                        OsSocket adopt, int* err);
+  // Around a connection a listening engine accepted (OnConnection).
+  static Engine* CreateAccepted(napi_env env, uv_loop_t* loop, EngineEvents* events,
+                                const AcceptedSocket& accepted, int* err);
 
   virtual int Bind(const void* addr, size_t len) = 0;
   virtual int Listen(int backlog) = 0;
   // Begins a connect; completion is reported through OnConnect.
   virtual int Connect(const void* addr, size_t len) = 0;
-  // Reads (or, on a listener, accepts) until ReadStop, each read into
-  // memory the listener lends (OnAllocRead). Never reads synchronously: the
-  // first read comes from the event loop. A listener that cannot get ready
-  // for a connection (Windows: no AcceptEx posted) reports it as an accept
-  // error through OnConnection, once, and keeps trying; it does not go deaf.
+  // Reads until ReadStop, each read into memory the owner lends. Never reads
+  // synchronously: the first read comes from the event loop. After ReadStop
+  // nothing more is read from the OS until ReadStart: the kernel's buffer
+  // fills and the peer's writes wait (backpressure).
   virtual int ReadStart() = 0;
-  // After ReadStop nothing more is read from the OS until ReadStart: the
-  // kernel's buffer fills and the peer's writes wait (backpressure).
   virtual int ReadStop() = 0;
+  // On a listening engine: accepts until AcceptStop, each connection
+  // reported through OnConnection, never inside this call. An engine that
+  // cannot get ready for a connection (Windows: no AcceptEx posted) reports
+  // it as an accept error, once, and keeps trying. After AcceptStop
+  // connections wait (in the backlog, or held by the engine) for AcceptStart.
+  virtual int AcceptStart() = 0;
+  virtual int AcceptStop() = 0;
   // Writes all chunks, or as much as the OS takes now and the rest later
   // (kWritePending, then OnWriteDone once all of it is sent, or at the first
   // error; never for a part). One write may be pending at a time.
   virtual int Write(const WriteChunk* chunks, size_t count) = 0;
-  // Called right after Write() returned kWritePending, with the JavaScript
-  // value the chunks point into. Returns false (the default) when the caller
-  // must keep that value alive until OnWriteDone or Close(): enough where the
-  // OS stops reading the memory when the socket is closed. An engine whose OS
-  // may go on reading it after Close() (overlapped I/O, until the port hands
-  // the operation back) takes its own reference instead and returns true.
+  // Right after Write() returned kWritePending, with the JavaScript value
+  // the chunks point into: true if the engine now keeps it alive itself
+  // (see "Write memory" above).
   virtual bool HoldWriteOwner(napi_value owner) {
     (void)owner;
     return false;
   }
-  // Options a listener sets on every socket it accepts, replacing earlier
-  // ones: on Windows on the accept socket before AcceptEx, as WSL does for
-  // HVSOCKET_CONNECTED_SUSPEND (there is no earlier moment for an option that
-  // shapes the connection); on POSIX right after accept(). A socket that
-  // refuses one is an accept error, and is closed. They apply to accept
-  // sockets made from then on: on Windows, accepts already posted keep what
-  // they were posted with (Server sets them before it starts accepting).
+  // Options a listening engine sets on every socket it accepts from then on,
+  // replacing earlier ones: on Windows on the accept socket before AcceptEx,
+  // as WSL does for HVSOCKET_CONNECTED_SUSPEND (there is no earlier moment for
+  // an option that shapes the connection), so accepts already posted keep
+  // what they were posted with; on POSIX right after accept(). A socket that
+  // refuses one is an accept error, and is closed.
   virtual int SetAcceptOptions(std::vector<SocketOption> options) = 0;
   // Half-closes after the write: UV_EBUSY while a write is pending, since a
-  // shutdown then would cut off the rest of it (the stream layer calls this
-  // only once every write has completed).
+  // shutdown then would cut off the rest of it.
   virtual int ShutdownWrite() = 0;
   virtual int GetSockName(void* addr, size_t* len) = 0;
   virtual int GetPeerName(void* addr, size_t* len) = 0;
@@ -150,8 +168,7 @@ class Engine {
   virtual void Ref() = 0;
   virtual void Unref() = 0;
   virtual OsSocket socket() const = 0;
-  // Closes the OS socket now, drops the listener and frees the engine once the
-  // event loop has let go of it. The pointer is invalid afterwards.
+  // See "Freeing" above.
   virtual void Close() = 0;
 
  protected:
@@ -159,14 +176,12 @@ class Engine {
 };
 
 // The Windows error behind the last negative status the engine produced on
-// this thread (returned by a Engine call or Create, or passed to a listener
-// event), and clears it; 0 if that status did not come from a Windows error,
-// and always 0 off Windows. Like WSAGetLastError, it is per thread and must be
-// read right after the failing call or at the start of the event, before
-// anything else calls the engine: SocketHandle does, and hands it to
-// JavaScript beside the libuv status (handle.windowsError), which is how
-// errors.ts can name Hyper-V's own errors that libuv cannot translate and
-// always show the original number.
+// this thread (returned by an Engine call or Create, or passed to an event),
+// and clears it; 0 if that status did not come from a Windows error, and
+// always 0 off Windows. Like WSAGetLastError it must be read right after the
+// failing call or at the start of the event: SocketHandle does, and hands it
+// to JavaScript as handle.windowsError, which is how errors.ts can name
+// Hyper-V's own errors that libuv cannot translate.
 uint32_t TakeWindowsError();
 
 // Closes a socket no engine has taken over.

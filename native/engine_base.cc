@@ -32,16 +32,15 @@ uint32_t TakeWindowsError() {
   return error;
 }
 
-// An adopted socket (listen({ fd })) is the caller's until Listen() has
-// succeeded: the checks come first (on POSIX they also make it non-blocking,
-// as every socket an engine drives must be), and the one step that cannot be
+// An adopted socket is only checked here (on POSIX also made non-blocking,
+// as every socket an engine drives must be); the one step that cannot be
 // undone (TakeOverSocket) waits for Listen().
-Engine* Engine::Create(napi_env env, uv_loop_t* loop, EngineListener* listener, int family, int protocol,
+Engine* Engine::Create(napi_env env, uv_loop_t* loop, EngineEvents* events, int family, int protocol,
                        OsSocket adopt, int* err) {
   *err = PlatformReady();
   if (*err != 0) return nullptr;
   bool adopted = adopt != kInvalidSocket;
-  EngineSetup setup{env, loop, listener, adopt, family, protocol, /*owns_socket=*/!adopted, /*accepted=*/nullptr};
+  EngineSetup setup{env, loop, events, adopt, family, protocol, /*owns_socket=*/!adopted, /*accepted=*/nullptr};
   if (adopted) {
     *err = CheckAdoptable(adopt, &setup.family, &setup.protocol);
   } else {
@@ -52,9 +51,9 @@ Engine* Engine::Create(napi_env env, uv_loop_t* loop, EngineListener* listener, 
   return EngineBase::Launch(setup, /*close_on_failure=*/!adopted, err);
 }
 
-Engine* Engine::CreateAccepted(napi_env env, uv_loop_t* loop, EngineListener* listener,
+Engine* Engine::CreateAccepted(napi_env env, uv_loop_t* loop, EngineEvents* events,
                                const AcceptedSocket& accepted, int* err) {
-  EngineSetup setup{env, loop, listener, accepted.socket, 0, 0, /*owns_socket=*/true, &accepted};
+  EngineSetup setup{env, loop, events, accepted.socket, 0, 0, /*owns_socket=*/true, &accepted};
   // On failure the caller still owns the socket and closes it.
   return EngineBase::Launch(setup, /*close_on_failure=*/false, err);
 }
@@ -72,7 +71,7 @@ Engine* EngineBase::Launch(const EngineSetup& setup, bool close_on_failure, int*
 EngineBase::EngineBase(const EngineSetup& setup)
     : env_(setup.env),
       loop_(setup.loop),
-      listener_(setup.listener),
+      events_(setup.events),
       socket_(setup.socket),
       owns_socket_(setup.owns_socket) {
   if (setup.accepted != nullptr) {
@@ -147,7 +146,7 @@ int EngineBase::GetOption(int level, int name, void* value, size_t* len) {
 }
 
 void EngineBase::Close() {
-  listener_ = nullptr;
+  events_ = nullptr;
   CloseNow();
 }
 
@@ -206,9 +205,9 @@ void EngineBase::Free() {
 
 void EngineBase::OnEnvTeardown(napi_async_cleanup_hook_handle, void* arg) {
   auto* self = static_cast<EngineBase*>(arg);
-  EngineListener* listener = self->listener_;
-  self->listener_ = nullptr;
-  if (listener != nullptr) listener->OnTeardown();
+  EngineEvents* events = self->events_;
+  self->events_ = nullptr;
+  if (events != nullptr) events->OnTeardown();
   // If a close is already under way, freeing the engine completes the hook.
   self->CloseNow();
 }

@@ -1,17 +1,14 @@
-// What the POSIX and the Windows engine do alike, once: who owns the socket
-// (an adopted one stays the caller's until Listen succeeds), creating an
-// engine around a new, adopted or accepted socket, the addresses and options
-// of accepted sockets, and the end of an engine's life: Close(), the
-// environment's cleanup hook, and freeing the engine once the OS and the
-// event loop have let go of it. engine_posix.cc and engine_win.cc add their
-// platform's syscalls and the event-loop code that drives them.
+// What the POSIX and the Windows engine do alike, once: creating an engine
+// around a new, adopted or accepted socket (with the ownership rules of
+// engine.h), the addresses and options of accepted sockets, and the end of
+// an engine's life: Close(), the environment's cleanup hook, and freeing.
 //
 // Not shared, because the two differ for real: reading, writing, connecting
-// and accepting (readiness on POSIX, posted operations on Windows), and
-// Ref()/Unref(). Both engines reference their libuv handle only while I/O is
-// wanted (reading, writing, connecting), as a libuv stream is active only then:
-// POSIX because its poll handle stays armed after a pause (it narrows lazily),
-// Windows because its uv_async_t is always active.
+// and accepting (readiness on POSIX, posted operations on Windows). Both
+// reference their libuv handle only while I/O is wanted, as a libuv stream
+// is active only then (UpdateRef): the handle alone would say nothing, since
+// a POSIX poll watch stays armed after a pause and a uv_async_t is always
+// active.
 #pragma once
 
 #include "engine.h"
@@ -24,13 +21,13 @@ namespace hvsock {
 struct EngineSetup {
   napi_env env;
   uv_loop_t* loop;
-  EngineListener* listener;
+  EngineEvents* events;
   OsSocket socket;
   // The socket's family and protocol where known (Windows makes its accept
   // sockets from them); 0 for an accepted socket.
   int family;
   int protocol;
-  // False for an adopted socket: it is the caller's until Listen succeeds.
+  // False for an adopted socket (see engine.h).
   bool owns_socket;
   // An accepted socket: the addresses its accept call reported.
   const AcceptedSocket* accepted;
@@ -79,8 +76,8 @@ class EngineBase : public Engine {
   // After SetOption succeeded: what the engine learned from the socket's
   // options (POSIX: its receive buffer size) may be out of date.
   virtual void OnOptionSet() {}
-  // Whether the engine wants an event now: reading (or accepting), writing
-  // or connecting. Only then does its handle keep the loop alive.
+  // Whether the engine wants an event now: reading, accepting, writing or
+  // connecting. Only then does its handle keep the loop alive.
   virtual bool WantsIo() const = 0;
 
   // For the platforms.
@@ -114,7 +111,7 @@ class EngineBase : public Engine {
   napi_env env_;
   uv_loop_t* loop_;
   // Null once closed: nothing more is reported.
-  EngineListener* listener_;
+  EngineEvents* events_;
   // kInvalidSocket once closed.
   OsSocket socket_;
   bool owns_socket_;

@@ -1,7 +1,7 @@
 // POSIX engine: a non-blocking socket driven by libuv readiness (uv_poll_t)
-// on the environment's own loop. The shape follows libuv's src/unix/stream.c:
+// on the environment's own loop. The shape follows libuv:src/unix/stream.c:
 // bounded reads per wakeup, each as large as the socket's receive buffer and
-// into memory JavaScript owns (EngineListener::OnAllocRead); gathered writes;
+// into memory JavaScript owns (EngineEvents::OnAllocRead); gathered writes;
 // a writable watch only once the kernel has pushed back. Creating, adopting,
 // closing and freeing an engine are shared with Windows (engine_base.cc);
 // this file holds the syscalls and the readiness handling on the loop.
@@ -185,18 +185,16 @@ class PosixEngine final : public EngineBase {
     return Widen();
   }
 
-  int ReadStart() override {
-    if (reading_) return 0;
-    reading_ = true;
-    return Widen();
-  }
-
+  int ReadStart() override { return Want(&reading_); }
   // Lazily: see the top of the file. Nothing is read until ReadStart.
-  int ReadStop() override {
-    reading_ = false;
-    UpdateRef();
-    return 0;
+  int ReadStop() override { return Unwant(&reading_); }
+
+  // A listening socket is readable when a connection waits.
+  int AcceptStart() override {
+    if (!listening_) return UV_EINVAL;
+    return Want(&accepting_);
   }
+  int AcceptStop() override { return Unwant(&accepting_); }
 
   int Write(const WriteChunk* chunks, size_t count) override {
     if (writing_) return UV_EBUSY;
@@ -262,10 +260,22 @@ class PosixEngine final : public EngineBase {
     if (socket_ != kInvalidSocket) ::close(fd());
   }
 
+  int Want(bool* flag) {
+    if (*flag) return 0;
+    *flag = true;
+    return Widen();
+  }
+
+  int Unwant(bool* flag) {
+    *flag = false;
+    UpdateRef();
+    return 0;
+  }
+
   // The events the engine wants now.
   int Wanted() const {
     int mask = kNone;
-    if (reading_) mask |= UV_READABLE;
+    if (reading_ || accepting_) mask |= UV_READABLE;
     if (connecting_ || writing_) mask |= UV_WRITABLE;
     return mask;
   }
@@ -352,7 +362,7 @@ class PosixEngine final : public EngineBase {
       events = UV_READABLE | UV_WRITABLE;
     }
     // Readable while paused: the one moment the read watch is narrowed.
-    bool read_lapsed = (events & UV_READABLE) != 0 && !reading_;
+    bool read_lapsed = (events & UV_READABLE) != 0 && !reading_ && !accepting_;
     // The callbacks below may start reads and writes; the watch is set once,
     // at the end, to what they left wanted.
     in_poll_ = true;
@@ -369,7 +379,7 @@ class PosixEngine final : public EngineBase {
     if (connecting_ && (events & UV_WRITABLE)) {
       connecting_ = false;
       int err = status < 0 ? status : PendingSocketError();
-      if (listener_ != nullptr) listener_->OnConnect(err);
+      if (events_ != nullptr) events_->OnConnect(err);
       if (closed_) return;
     }
     if (writing_ && (events & UV_WRITABLE)) {
@@ -377,31 +387,28 @@ class PosixEngine final : public EngineBase {
       if (r <= 0) {
         writing_ = false;
         pending_.clear();
-        if (listener_ != nullptr) listener_->OnWriteDone(r);
+        if (events_ != nullptr) events_->OnWriteDone(r);
         if (closed_) return;
       }
     }
-    if (reading_ && (events & UV_READABLE)) {
-      if (listening_) {
-        AcceptPending(status);
-      } else {
-        ReadPending(status);
-      }
+    if (events & UV_READABLE) {
+      if (accepting_) AcceptPending(status);
+      if (reading_) ReadPending(status);
     }
   }
 
   void AcceptPending(int status) {
-    for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_; i++) {
+    for (int i = 0; i < kMaxReadsPerWakeup && accepting_ && !closed_; i++) {
       int peer = status < 0 ? status : AcceptOne(fd());
       if (peer == UV_EAGAIN || peer == -EWOULDBLOCK) return;
       // A connection that died in the backlog is nobody's business.
       if (peer == -ECONNABORTED) continue;
-      if (listener_ == nullptr) {
+      if (events_ == nullptr) {
         if (peer >= 0) ::close(peer);
         return;
       }
       if (peer < 0) {
-        listener_->OnConnection(peer, nullptr);
+        events_->OnConnection(peer, nullptr);
         return;
       }
       // No moment before accept() exists here: the options go on at once.
@@ -409,17 +416,17 @@ class PosixEngine final : public EngineBase {
       int err = ApplyAcceptOptions(peer);
       if (err != 0) {
         ::close(peer);
-        listener_->OnConnection(err, nullptr);
+        events_->OnConnection(err, nullptr);
         continue;
       }
       AcceptedSocket accepted;
       accepted.socket = peer;
-      listener_->OnConnection(0, &accepted);
+      events_->OnConnection(0, &accepted);
     }
   }
 
   void ReadPending(int status) {
-    for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_ && listener_ != nullptr; i++) {
+    for (int i = 0; i < kMaxReadsPerWakeup && reading_ && !closed_ && events_ != nullptr; i++) {
       ssize_t n;
       size_t asked = 0;
       if (status < 0) {
@@ -427,7 +434,7 @@ class PosixEngine final : public EngineBase {
       } else {
         // Asked once, and again after an option may have changed it.
         if (read_size_ == 0) read_size_ = ReadSize(fd(), &read_takes_all_);
-        ReadSpace space = listener_->OnAllocRead(read_size_);
+        ReadSpace space = events_->OnAllocRead(read_size_);
         asked = space.length;
         if (space.length == 0) {
           n = UV_ENOBUFS;
@@ -446,10 +453,10 @@ class PosixEngine final : public EngineBase {
         // level-triggered watch would report it forever.
         reading_ = false;
         read_ended_ = true;
-        listener_->OnRead(n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
+        events_->OnRead(n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
         return;
       }
-      listener_->OnRead(n);
+      events_->OnRead(n);
       // A short read means the socket is drained, and so does any read that
       // asked for all the kernel can hold: skip the recv that would only be
       // told EAGAIN. If more came meanwhile, the level-triggered watch says
@@ -463,6 +470,7 @@ class PosixEngine final : public EngineBase {
   bool listening_ = false;
   bool connecting_ = false;
   bool reading_ = false;
+  bool accepting_ = false;
   bool writing_ = false;
   bool read_ended_ = false;
   // Inside HandlePoll: the watch is set once, when it returns.

@@ -98,6 +98,7 @@ int SocketHandle::AttachAccepted(Napi::Env env, const AcceptedSocket& accepted) 
 int SocketHandle::UseEngine(Engine* engine, int err) {
   if (engine == nullptr) return err;
   engine_ = engine;
+  listening_ = false;
   if (!ref_) engine_->Unref();
   // An open socket must outlive its last JavaScript reference: the OS can
   // still deliver events for it.
@@ -136,7 +137,9 @@ Napi::Value SocketHandle::Bind(const Napi::CallbackInfo& info) {
 
 Napi::Value SocketHandle::Listen(const Napi::CallbackInfo& info) {
   if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
-  return Status(info.Env(), engine_->Listen(IntArg(info, 0, 511)));
+  int err = engine_->Listen(IntArg(info, 0, 511));
+  if (err == 0) listening_ = true;
+  return Status(info.Env(), err);
 }
 
 Napi::Value SocketHandle::Connect(const Napi::CallbackInfo& info) {
@@ -147,14 +150,15 @@ Napi::Value SocketHandle::Connect(const Napi::CallbackInfo& info) {
   return Status(info.Env(), engine_->Connect(addr, len));
 }
 
+// readStart() and readStop() on a listening handle accept, as on node:net's.
 Napi::Value SocketHandle::ReadStart(const Napi::CallbackInfo& info) {
   if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
-  return Status(info.Env(), engine_->ReadStart());
+  return Status(info.Env(), listening_ ? engine_->AcceptStart() : engine_->ReadStart());
 }
 
 Napi::Value SocketHandle::ReadStop(const Napi::CallbackInfo& info) {
   if (engine_ == nullptr) return Status(info.Env(), UV_EBADF);
-  return Status(info.Env(), engine_->ReadStop());
+  return Status(info.Env(), listening_ ? engine_->AcceptStop() : engine_->ReadStop());
 }
 
 // writev(chunks: Uint8Array | Uint8Array[]) → 0 written, 1 pending (onwrite
@@ -180,8 +184,7 @@ Napi::Value SocketHandle::Writev(const Napi::CallbackInfo& info) {
     return Status(env, UV_EINVAL);
   }
   int r = engine_->Write(chunks.data(), chunks.size());
-  // The OS still reads from these buffers: keep them alive until onwrite or
-  // close, unless the engine keeps them for as long as the OS may need them.
+  // See "Write memory" in engine.h.
   if (r == kWritePending && !engine_->HoldWriteOwner(info[0])) pending_write_ = Napi::Persistent(info[0]);
   return Status(env, r);
 }
@@ -340,7 +343,6 @@ void SocketHandle::OnConnection(int status, AcceptedSocket* accepted) {
     if (handle != nullptr) err = handle->AttachAccepted(env, *accepted);
   }
   if (err != 0) {
-    // The engine never took the socket over, so it is still ours to close.
     CloseOsSocket(accepted->socket);
     bool pending = false;
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {

@@ -22,13 +22,13 @@ struct AddonData {
   ReadMemory read_memory;
 };
 
-class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineListener {
+class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineEvents {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit SocketHandle(const Napi::CallbackInfo& info);
   ~SocketHandle() override;
 
-  // EngineListener
+  // EngineEvents
   ReadSpace OnAllocRead(size_t suggested) override;
   void OnConnect(int status) override;
   void OnConnection(int status, AcceptedSocket* accepted) override;
@@ -80,6 +80,8 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineL
   static void ReportPendingException(napi_env env);
 
   Engine* engine_ = nullptr;
+  // Listen succeeded: readStart/readStop accept.
+  bool listening_ = false;
   bool ref_ = true;
   // The Windows error behind the last negative status this handle returned
   // or reported; 0 when it had none (and always off Windows).

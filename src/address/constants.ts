@@ -1,5 +1,6 @@
 // Numbers and well-known GUIDs of the two socket families: Windows'
-// AF_HYPERV (hvsocket.h) and Linux's AF_VSOCK (linux/vm_sockets.h).
+// AF_HYPERV (hvsocket.h) and Linux's AF_VSOCK (linux/vm_sockets.h); their
+// sources are in docs/hyperv-facts.md#addresses and #timeouts.
 
 /** Windows address family of Hyper-V sockets (not defined by hvsocket.h). */
 export const AF_HYPERV = 34;

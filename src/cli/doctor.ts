@@ -6,12 +6,11 @@ import { existsSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY, VMADDR_CID_HOST, VMADDR_CID_LOCAL } from '../address/constants.js';
 import { getSystemErrorName } from 'node:util';
-import { loadBinding } from '../transport/native.js';
+import { loadBinding, packageVersion } from '../transport/native.js';
 import { probeVsockLoopback } from '../transport/vsock-loopback.js';
 import { isElevated, listServices, type RegisteredService } from '../host/services.js';
 import { isWsl1Kernel, isWsl2Kernel } from '../host/wsl/parse.js';
 import { cidText } from './addresses.js';
-import { packageVersion } from './version.js';
 
 /** Linux vsock transports, by kernel module name, and what each means for this machine. */
 export const LINUX_TRANSPORTS = {

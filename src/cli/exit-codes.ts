@@ -1,4 +1,4 @@
-// Exit codes the CLI promises to scripts (documented in the README).
+// Exit codes the CLI promises to scripts (documented in docs/cli.md).
 export const EXIT_OK = 0;
 /** A system error: refused, reset, timed out, permission denied… */
 export const EXIT_FAILURE = 1;
@@ -11,7 +11,7 @@ export const EXIT_UNAVAILABLE = 3;
 export function exitCodeFor(error: unknown): number {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return EXIT_FAILURE;
-  if (code.startsWith('ERR_INVALID_ARG') || code === 'ERR_OUT_OF_RANGE' || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+  if (code.startsWith('ERR_INVALID_ARG') || code === 'ERR_OUT_OF_RANGE') {
     return EXIT_USAGE;
   }
   if (code === 'EAFNOSUPPORT' || code === 'ENOSYS' || code === 'ERR_HVSOCK_NO_NATIVE_BUILD' || code === 'ERR_WSL_VM_NOT_FOUND') {

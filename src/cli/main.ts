@@ -15,7 +15,7 @@ import { failureText } from './messages.js';
 import { runSelftestCommand } from './selftest.js';
 import { nameOption, runService, serviceOption } from './service.js';
 import { commandPrefix, UsageError } from './usage.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../transport/native.js';
 import { nestedSwitch, runVm, vmName } from './vm.js';
 import { runWslId } from './wsl.js';
 import { EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
@@ -100,6 +100,16 @@ function prepare(line: RunLine, io: Io, platform: NodeJS.Platform): () => Promis
       // The command table and this switch disagree: a bug, not a user's mistake.
       throw new Error(`no runner for "${path}"`);
   }
+}
+
+/**
+ * Checks a command line as main() would before running it, for `platform`,
+ * and runs nothing: throws the UsageError main() would print (the docs'
+ * command examples are checked with it, test/unit/docs/snippets.test.ts).
+ */
+export function checkCommandLine(argv: string[], platform: NodeJS.Platform): void {
+  const line = readCommandLine(argv);
+  if (line.kind === 'run') prepare(line, { out: () => undefined, err: () => undefined }, platform);
 }
 
 /** Runs one command line; resolves with the exit code. Never throws. */

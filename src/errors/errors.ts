@@ -110,10 +110,6 @@ export function ERR_SOCKET_CLOSED_BEFORE_CONNECTION(): Error & { code: string } 
   return nodeError(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established');
 }
 
-export function ERR_STREAM_DESTROYED(operation: string): Error & { code: string } {
-  return nodeError(Error, 'ERR_STREAM_DESTROYED', `Cannot call ${operation} after a stream was destroyed`);
-}
-
 /** Node's AbortError: name 'AbortError', code 'ABORT_ERR', the signal's reason as cause. */
 export function AbortError(cause?: unknown): Error & { code: string } {
   const error = new Error('The operation was aborted', cause === undefined ? undefined : { cause }) as Error & {

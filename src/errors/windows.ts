@@ -7,7 +7,7 @@
 // error as `windowsError` (see systemError in errors.ts).
 //
 // Which errors Hyper-V produces, and when, is known from other projects
-// (HYPERV-FACTS.md), not from our own runs: there is no Hyper-V on the
+// (docs/hyperv-facts.md#errors), not from our own runs: there is no Hyper-V on the
 // machines that build this. Each code is what a caller would do about the
 // error: ECONNREFUSED means "nobody there, try later", ETIMEDOUT "no answer",
 // EACCES "not allowed", and so on.

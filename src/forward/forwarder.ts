@@ -10,7 +10,7 @@ import { createServer as createHvServer } from '../net/api.js';
 import type { Server as HvServer } from '../net/server.js';
 import type { WslVmNotFoundError } from '../net/server-events.js';
 import type { WslRestartEvent } from '../net/wsl-listener.js';
-import type { TypedEventEmitter } from '../net/typed-events.js';
+import { typedEventEmitter } from '../net/typed-events.js';
 import type { Socket as HvSocket } from '../net/socket.js';
 import { formatAddress } from '../address/names.js';
 import type { HvSocketAddress } from '../address/address.js';
@@ -103,10 +103,8 @@ function peerOf(rule: ForwardRule, socket: EndSocket): string {
   return rule.listen.kind;
 }
 
-// Typed events: a misspelt event name or a listener of the wrong shape does not compile.
-const TypedBase = EventEmitter as new () => TypedEventEmitter<ForwarderEvents>;
-
-export class Forwarder extends TypedBase {
+// Typed events (typed-events.ts): a misspelt event name or a listener of the wrong shape does not compile.
+export class Forwarder extends typedEventEmitter<ForwarderEvents>(EventEmitter) {
   readonly rule: ForwardRule;
   readonly #server: Listener;
   readonly #filter: PeerFilter | undefined;

@@ -1,7 +1,7 @@
 // Which peers a listening hvsock end lets in. There is no default: `any` must
 // be written out, because a forward of a host service to "any VM" is a
 // decision (AWS's vsock-proxy refuses targets off its allowlist for the same
-// reason, aws/aws-nitro-enclaves-cli vsock_proxy/README.md).
+// reason, aws/aws-nitro-enclaves-cli:vsock_proxy/README.md).
 //   any                 every peer
 //   3, 0x3              a CID (Linux)
 //   parent (host), loopback   the machines both OSes name

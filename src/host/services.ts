@@ -3,6 +3,7 @@
 // HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\GuestCommunicationServices
 // with a friendly ElementName. Template GUIDs over loopback need none.
 // Writing needs an elevated (Administrator) process.
+// (docs/hyperv-facts.md#service-registration)
 import { randomUUID } from 'node:crypto';
 import { ERR_INVALID_ARG_VALUE, systemError } from '../errors/errors.js';
 import { errorAddress } from '../address/address.js';

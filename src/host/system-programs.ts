@@ -2,7 +2,7 @@
 // hcsdiag.exe), always by full path under the Windows directory, never by
 // bare name. For a bare name, libuv's uv_spawn on Windows (which
 // child_process uses) looks in the current folder first and only then along
-// PATH (libuv src/win/process.c, search_path(): "If there's really only a
+// PATH (libuv:src/win/process.c, search_path(): "If there's really only a
 // filename, check the current directory for file, then search all path
 // directories"; "Do not search the path if the filename already contains a
 // path"). An elevated `hvsock vm nested` started in a writable folder, or a

@@ -1,5 +1,5 @@
 // fetch() and undici over hvsock: an undici Agent whose connections are
-// hvsock sockets (undici's `connect` option, docs/api/Client.md), so
+// hvsock sockets (undici's `connect` option, nodejs/undici:docs/api/Client.md), so
 // `fetch(url, { dispatcher })`, undici.request() and pipelining work with
 // undici's own pooling. undici is an optional peer: loaded only here, and
 // a missing one is an error that says what to install.

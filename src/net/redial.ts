@@ -104,8 +104,8 @@ export function nextRedial(schedule: RedialSchedule, failedAttempts: number, ela
 /**
  * Failures that say "nobody there yet" rather than "never": refused,
  * unreachable, timed out, and a network that is down (Hyper-V reports that
- * around VM reboots, moby/vpnkit#299). Judged by `code`, which is node:net's
- * on both OSes: on Windows, src/windows-errors.ts gives the errors go-winio
+ * around VM reboots: docs/hyperv-facts.md#errors). Judged by `code`, which is node:net's
+ * on both OSes: on Windows, src/errors/windows.ts gives the errors go-winio
  * redials on that libuv has no name for (ERROR_CONNECTION_UNAVAIL,
  * WSAENETDOWN) their code. Anything else (EACCES: not permitted;
  * EAFNOSUPPORT: no such socket family here; EMFILE, …) fails at once.

@@ -1,5 +1,5 @@
-// Server's events and what their listeners receive, as one map: the Server
-// interface in server.ts declares on/once/emit/... over it, so a misspelt
+// Server's events and what their listeners receive, as one map: Server
+// (server.ts) declares on/once/emit/... over it (typed-events.ts), so a misspelt
 // event name or a listener of the wrong shape does not compile (symbols fall
 // back to untyped listeners, as in node:events).
 import type { HvSocketAddress } from '../address/address.js';

@@ -1,11 +1,10 @@
 // A listening Hyper-V / vsock socket with node:net's Server behaviour:
 // 'listening' after listen(), 'connection' per accepted socket, close() that
 // stops accepting at once and emits 'close' when the last connection is gone.
-// listen({ wsl: true, port }) follows WSL 2's VM across restarts (wsl-server.ts).
+// listen({ wsl: true, port }) follows WSL 2's VM across restarts (wsl-listener.ts).
 import { EventEmitter } from 'node:events';
 import { onAbort, type Unsubscribe } from './abort.js';
 import type { HvSocketAddress, ResolvedAddress } from '../address/address.js';
-import { HV_GUID_WILDCARD } from '../address/constants.js';
 import { ERR_SERVER_ALREADY_LISTEN, ERR_SERVER_NOT_RUNNING, systemError, type HvSocketError } from '../errors/errors.js';
 import { errorAddress } from '../address/address.js';
 import { loadBinding, type NativeHandle } from '../transport/native.js';
@@ -22,21 +21,9 @@ import {
 } from './options.js';
 import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
 import { Socket } from './socket.js';
-import type { DropEvent, ServerEvents, ServerListener } from './server-events.js';
-import type { AnyListener, UntypedEvent } from './typed-events.js';
-import {
-  defaultWslFollower,
-  ERR_WSL_ON_LINUX,
-  kWslFollow,
-  WSL_CHECK_INTERVAL_MS,
-  wantsWsl,
-  WslWatch,
-  wslServicePart,
-  type InternalWslListenOptions,
-  type WslListenOptions,
-  type WslRestartEvent,
-} from './wsl-listener.js';
-import type { WslVmNotFoundError } from '../host/wsl/vm-id.js';
+import type { DropEvent, ServerEvents } from './server-events.js';
+import { typedEventEmitter } from './typed-events.js';
+import { kWslFollow, planWslListen, wantsWsl, WslListener, type InternalWslListenOptions, type WslListenOptions } from './wsl-listener.js';
 
 /** Node's default backlog. */
 const DEFAULT_BACKLOG = 511;
@@ -49,31 +36,8 @@ export type ConnectionListener = (socket: Socket) => void;
 /** A listening socket, or why it could not be made. */
 type Opened = { handle: NativeHandle } | { errno: number; syscall: string; windowsError: number };
 
-// Typed events (server-events.ts): a misspelt event name or a listener of the wrong
-// shape does not compile; symbols and names held in `string` variables stay untyped.
-// The untyped overload comes first so that the typed one, last, is the one a
-// compiler's error message quotes (TypeScript 7 quotes only the last).
-export interface Server {
-  on<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  on<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  once<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  once<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  addListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  addListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  prependListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  prependListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  prependOnceListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  prependOnceListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  off<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  off<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  removeListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  removeListener<E extends keyof ServerEvents>(event: E, listener: ServerListener<E>): this;
-  emit<E extends string | symbol>(event: UntypedEvent<E>, ...args: Parameters<AnyListener>): boolean;
-  emit<E extends keyof ServerEvents>(event: E, ...args: ServerEvents[E]): boolean;
-}
-
 /** A Hyper-V / vsock server with node:net's Server behaviour: listen(), 'connection' per accepted Socket, close(). */
-export class Server extends EventEmitter {
+export class Server extends typedEventEmitter<ServerEvents>(EventEmitter) {
   /** Further connections are closed at once ('drop' event) while this many are open. */
   maxConnections: number | undefined = undefined;
 
@@ -88,7 +52,7 @@ export class Server extends EventEmitter {
   #acceptRetry: NodeJS.Timeout | null = null;
   #stopWatchingSignal: Unsubscribe | null = null;
   /** Set while the server follows WSL (listen({ wsl: true })), bound or waiting. */
-  #wsl: WslWatch | null = null;
+  #wsl: WslListener | null = null;
 
   constructor(options?: ServerOptions | ConnectionListener, connectionListener?: ConnectionListener) {
     const validated = validateServerOptions(typeof options === 'function' ? undefined : options);
@@ -138,16 +102,14 @@ export class Server extends EventEmitter {
     const acceptedOptions = platform.acceptedSocketOptions(options);
     if (!this.#begin(options, callback)) return this;
 
-    const opened = this.#open(platform, options, target, socketOptions, acceptedOptions);
-    if ('errno' in opened) {
-      const error = systemError(opened.errno, opened.syscall, { ...errorAddress(target?.address), describeCode: true, windowsError: opened.windowsError });
-      process.nextTick(() => this.emit('error', error));
+    const listener = this.#listenOn(platform, options, target, socketOptions, acceptedOptions);
+    if (listener instanceof Error) {
+      process.nextTick(() => this.emit('error', listener));
       return this;
     }
-    this.#use(opened.handle, platform, target);
     if (options.signal !== undefined) this.#stopWatchingSignal = onAbort(options.signal, () => this.close());
     process.nextTick(() => {
-      if (this.#handle === opened.handle) this.emit('listening');
+      if (this.#handle === listener) this.emit('listening');
     });
     return this;
   }
@@ -211,6 +173,22 @@ export class Server extends EventEmitter {
     return { handle };
   }
 
+  /** Opens a listener on `target` and makes it this server's: the listener, or the error as listen() reports it. */
+  #listenOn(
+    platform: SocketPlatform,
+    options: ListenOptions,
+    target: ResolvedAddress | undefined,
+    socketOptions: SocketOption[],
+    acceptedOptions: SocketOption[],
+  ): NativeHandle | HvSocketError {
+    const opened = this.#open(platform, options, target, socketOptions, acceptedOptions);
+    if ('errno' in opened) {
+      return systemError(opened.errno, opened.syscall, { ...errorAddress(target?.address), describeCode: true, windowsError: opened.windowsError });
+    }
+    this.#use(opened.handle, platform, target);
+    return opened.handle;
+  }
+
   /** Makes `handle` this server's listener. */
   #use(handle: NativeHandle, platform: SocketPlatform, target: ResolvedAddress | undefined): void {
     if (!this.#refed) handle.unref();
@@ -222,78 +200,37 @@ export class Server extends EventEmitter {
 
   /**
    * listen({ wsl: true, ... }): checks everything now, as listen() does, then
-   * binds WSL's VM once it is found and again after each restart. While WSL
-   * is down the server waits ('wsldown'), it does not fail.
+   * binds WSL's VM once it is found and again after each restart
+   * (wsl-listener.ts). While WSL is down the server waits ('wsldown'), it
+   * does not fail.
    */
   #listenOnWsl(options: InternalWslListenOptions, platform: SocketPlatform, callback: (() => void) | undefined): this {
-    if (platform.name === 'linux') throw ERR_WSL_ON_LINUX('options.wsl', options.wsl);
-    const service = wslServicePart(options);
-    // The service part, checked with a stand-in machine: a bad port fails here, not at the first bind.
-    platform.resolve({ ...service, vmId: HV_GUID_WILDCARD }, 'listen');
-    const socketOptions = platform.socketOptions(options);
-    const acceptedOptions = platform.acceptedSocketOptions(options);
+    const plan = planWslListen(options, platform);
     if (!this.#begin(options, callback)) return this;
-    const override = options[kWslFollow];
-    const watch = new WslWatch(override?.source ?? defaultWslFollower(), override?.intervalMs ?? WSL_CHECK_INTERVAL_MS, {
-      found: (vmId, previous) => this.#bindWsl(vmId, previous, service, platform, socketOptions, acceptedOptions),
-      // The default source fails only with ERR_WSL_VM_NOT_FOUND (getWslVmId records every other failure in it).
-      lost: (error) => this.emit('wsldown', error as WslVmNotFoundError),
+    const wsl = new WslListener(platform, plan, options[kWslFollow], {
+      listenOn: (target) => {
+        this.#closeListener();
+        try {
+          return this.#listenOn(platform, plan.service, target, plan.socketOptions, plan.acceptedOptions);
+        } catch (error) {
+          // No native binary: what listen() throws at once arrives here after the lookup.
+          return error as Error;
+        }
+      },
+      isListening: (listener) => this.#handle === listener,
+      listening: () => this.emit('listening'),
+      restarted: (event) => this.emit('wslrestart', event),
+      down: (error) => this.emit('wsldown', error),
+      failed: (error) => {
+        process.nextTick(() => this.emit('error', error as HvSocketError));
+        this.close();
+      },
     });
-    this.#wsl = watch;
-    // Until a listener is bound, the watch is what keeps a ref()ed server's process alive.
-    watch.setKeepAlive(this.#refed);
+    this.#wsl = wsl;
+    wsl.setKeepAlive(this.#refed);
     if (options.signal !== undefined) this.#stopWatchingSignal = onAbort(options.signal, () => this.close());
-    watch.start();
+    wsl.start();
     return this;
-  }
-
-  /** Listens on WSL's VM `vmId`, in place of `previous`'s listener; a failure closes the server. */
-  #bindWsl(
-    vmId: string,
-    previous: string | null,
-    service: ListenOptions,
-    platform: SocketPlatform,
-    socketOptions: SocketOption[],
-    acceptedOptions: SocketOption[],
-  ): boolean {
-    // As a failed listen(): 'error', and the server stops (then 'close').
-    const fail = (error: unknown): false => {
-      process.nextTick(() => this.emit('error', error as HvSocketError));
-      this.close();
-      return false;
-    };
-    let target: ResolvedAddress;
-    try {
-      // Throws only for an ID this OS cannot bind (from an odd source).
-      target = platform.resolve({ ...service, vmId }, 'listen');
-    } catch (error) {
-      return fail(error);
-    }
-    // The old VM is gone, and its listener with it: close it before binding the new one.
-    if (this.#handle !== null) {
-      this.#handle.onconnection = undefined;
-      this.#handle.close();
-      this.#handle = null;
-    }
-    let opened: Opened;
-    try {
-      opened = this.#open(platform, service, target, socketOptions, acceptedOptions);
-    } catch (error) {
-      // No native binary: what listen() throws at once arrives here after the lookup.
-      return fail(error);
-    }
-    if ('errno' in opened) {
-      return fail(systemError(opened.errno, opened.syscall, { ...errorAddress(target.address), describeCode: true, windowsError: opened.windowsError }));
-    }
-    this.#use(opened.handle, platform, target);
-    this.#wsl?.setKeepAlive(false);
-    const handle = opened.handle;
-    process.nextTick(() => {
-      if (this.#handle !== handle) return;
-      if (previous === null) this.emit('listening');
-      else this.emit('wslrestart', { previousVmId: previous, vmId } satisfies WslRestartEvent);
-    });
-    return true;
   }
 
   /** The bound address in every form that has a meaning on this OS, or null when not listening. */
@@ -314,11 +251,7 @@ export class Server extends EventEmitter {
     }
     this.#wsl?.stop();
     this.#wsl = null;
-    if (this.#handle !== null) {
-      this.#handle.onconnection = undefined;
-      this.#handle.close();
-      this.#handle = null;
-    }
+    this.#closeListener();
     if (this.#acceptRetry !== null) clearTimeout(this.#acceptRetry);
     this.#acceptRetry = null;
     this.#stopWatchingSignal?.();
@@ -417,6 +350,14 @@ export class Server extends EventEmitter {
       if (this.#handle === handle) handle.readStart();
     }, ACCEPT_RETRY_MS);
     this.#acceptRetry.unref();
+  }
+
+  /** Closes the listening socket, if any; its late callbacks go nowhere. */
+  #closeListener(): void {
+    if (this.#handle === null) return;
+    this.#handle.onconnection = undefined;
+    this.#handle.close();
+    this.#handle = null;
   }
 
   #emitCloseIfDrained(): void {

@@ -1,5 +1,5 @@
-// Socket's events and what their listeners receive, as one map: the Socket
-// interface in socket.ts declares on/once/emit/... over it, so a misspelt
+// Socket's events and what their listeners receive, as one map: Socket
+// (socket.ts) declares on/once/emit/... over it (typed-events.ts), so a misspelt
 // event name or a listener of the wrong shape does not compile. node:net's
 // typings keep a `(event: string | symbol, listener: (...args: any[]) => void)`
 // fallback that lets both through; ours falls back for symbols only.

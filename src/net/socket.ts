@@ -1,12 +1,10 @@
 // A Hyper-V / vsock stream socket with node:net's Socket behaviour: the same
 // event order (connect, ready, data, end, finish, close), half-close through
 // end(), idle timeouts, ref/unref, and Node-style errors.
-import { performance } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { onAbort, type Unsubscribe } from './abort.js';
 import type { HvSocketAddress } from '../address/address.js';
 import { AbortError, ERR_INVALID_ARG_VALUE, ERR_SOCKET_CLOSED, ERR_SOCKET_CLOSED_BEFORE_CONNECTION, systemError } from '../errors/errors.js';
-import { errorAddress } from '../address/address.js';
 import { loadBinding, WRITE_PENDING, type NativeHandle } from '../transport/native.js';
 import {
   kAccepted,
@@ -21,54 +19,18 @@ import {
   type OnReadOptions,
   type SocketOptions,
 } from './options.js';
-import { applySocketOptions, hostPlatform, uvErrno, type SocketOption, type SocketPlatform } from '../transport/platform.js';
-import { isTransientConnectError, nextRedial, redialSchedule, type RedialEvent, type RedialSchedule } from './redial.js';
-import type { SocketEvents, SocketListener } from './socket-events.js';
-import type { AnyListener, UntypedEvent } from './typed-events.js';
+import { hostPlatform, uvErrno, type SocketPlatform } from '../transport/platform.js';
+import { Dialer, type DialingSocket } from './dialer.js';
+import { redialSchedule } from './redial.js';
+import type { SocketEvents } from './socket-events.js';
+import { typedDuplex } from './typed-events.js';
 
 type Callback = (error?: Error | null) => void;
 /** socket.readyState: the connection's state, named as node:net names it. */
 export type SocketReadyState = 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
 
-/** What each connect attempt needs, and the redial bookkeeping between attempts. */
-interface Dial {
-  sockaddr: Uint8Array;
-  socketOptions: readonly SocketOption[];
-  redial: RedialSchedule | null;
-  /** performance.now() at connect(): the redial deadline counts from here. */
-  started: number;
-  attempts: number;
-  /** The attempt under way is the last the redial timeout allows. */
-  last: boolean;
-  /** The wait before the next attempt; it keeps the loop alive unless the socket is unref()d. */
-  timer: NodeJS.Timeout | null;
-}
-
-// Typed events (socket-events.ts): a misspelt event name or a listener of the wrong
-// shape does not compile; symbols and names held in `string` variables stay untyped.
-// The untyped overload comes first so that the typed one, last, is the one a
-// compiler's error message quotes (TypeScript 7 quotes only the last).
-export interface Socket {
-  on<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  on<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
-  once<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  once<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
-  addListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  addListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
-  prependListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  prependListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
-  prependOnceListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  prependOnceListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
-  off<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  off<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
-  removeListener<E extends string | symbol>(event: UntypedEvent<E>, listener: AnyListener): this;
-  removeListener<E extends keyof SocketEvents>(event: E, listener: SocketListener<E>): this;
-  emit<E extends string | symbol>(event: UntypedEvent<E>, ...args: Parameters<AnyListener>): boolean;
-  emit<E extends keyof SocketEvents>(event: E, ...args: SocketEvents[E]): boolean;
-}
-
 /** A Hyper-V / vsock stream socket with node:net's Socket behaviour: a Duplex stream with connect(), half-close, timeouts and Node-style errors. */
-export class Socket extends Duplex {
+export class Socket extends typedDuplex<SocketEvents>(Duplex) {
   /** True between connect() and the 'connect' event (or failure). */
   connecting = false;
   /** Bytes received so far. */
@@ -84,12 +46,12 @@ export class Socket extends Duplex {
   #pendingWrite: { chunks: Buffer[]; callback: Callback } | null = null;
   #local: HvSocketAddress | undefined;
   #remote: HvSocketAddress | undefined;
-  #target: HvSocketAddress | undefined;
   #idleMs = 0;
   #idleTimer: NodeJS.Timeout | null = null;
   #onClose: ((socket: Socket) => void) | null = null;
   #stopWatchingSignal: Unsubscribe | null = null;
-  #dial: Dial | null = null;
+  /** The connect attempts (dialer.ts), from connect() until connected or destroyed. */
+  #dial: Dialer | null = null;
   /** The onread option: where reads go instead of push(); what is left of a chunk when its callback paused. */
   #userRead: { buffer: Uint8Array | null; next: (() => Uint8Array) | null; callback: OnReadOptions['callback']; left: Buffer | null } | null = null;
 
@@ -139,11 +101,9 @@ export class Socket extends Duplex {
     if (this.destroyed) return this;
 
     this.#platform = platform;
-    this.#target = target.address;
     this.connecting = true;
-    const started = performance.now();
-    this.#dial = { sockaddr: target.sockaddr, socketOptions, redial, started, attempts: 0, last: false, timer: null };
-    this.#attempt();
+    this.#dial = new Dialer({ platform, address: target.address, sockaddr: target.sockaddr, socketOptions, redial }, this.#dialing(), this.#refed);
+    this.#dial.start();
     return this;
   }
 
@@ -314,14 +274,14 @@ export class Socket extends Duplex {
   unref(): this {
     this.#refed = false;
     this.#handle?.unref();
-    this.#dial?.timer?.unref();
+    this.#dial?.unref();
     return this;
   }
 
   ref(): this {
     this.#refed = true;
     this.#handle?.ref();
-    this.#dial?.timer?.ref();
+    this.#dial?.ref();
     return this;
   }
 
@@ -417,7 +377,7 @@ export class Socket extends Duplex {
     this.connecting = false;
     this.#stopWatchingSignal?.();
     this.#stopWatchingSignal = null;
-    if (this.#dial?.timer) clearTimeout(this.#dial.timer);
+    this.#dial?.cancel();
     this.#dial = null;
     this.#closeHandle();
     const pendingWrite = this.#writeCallback;
@@ -450,7 +410,7 @@ export class Socket extends Duplex {
     (this as unknown as { _undestroy(): void })._undestroy();
     this.bytesRead = 0;
     this.#bytesWritten = 0;
-    this.#local = this.#remote = this.#target = undefined;
+    this.#local = this.#remote = undefined;
   }
 
   #attach(handle: NativeHandle): void {
@@ -471,64 +431,22 @@ export class Socket extends Duplex {
     }
   }
 
-  /** One connect attempt, on a new OS socket. */
-  #attempt(): void {
-    const dial = this.#dial;
-    const platform = this.#platform;
-    if (dial === null || platform === null) return;
-    dial.timer = null;
-    dial.attempts++;
-    const refused = platform.checkTarget?.(this.#target);
-    if (refused) return void process.nextTick(() => this.#attemptFailed(refused));
-    const handle = new (loadBinding().SocketHandle)();
-    let err = handle.open(platform.family, platform.protocol);
-    if (err < 0) return this.#attemptFailedSoon(err, 'socket', handle.windowsError);
-    this.#attach(handle);
-    err = applySocketOptions(handle, dial.socketOptions);
-    if (err < 0) return this.#attemptFailedSoon(err, 'setsockopt', handle.windowsError);
-    handle.onconnect = (status) => {
-      if (handle === this.#handle) this.#afterConnect(status);
+  /** The Socket as its dialer sees it. */
+  #dialing(): DialingSocket {
+    const socket = this;
+    return {
+      get destroyed() {
+        return socket.destroyed;
+      },
+      get handle() {
+        return socket.#handle;
+      },
+      attach: (handle) => this.#attach(handle),
+      closeHandle: () => this.#closeHandle(),
+      connected: () => this.#connected(),
+      fail: (error) => this.destroy(error),
+      redial: (event) => this.emit('redial', event),
     };
-    err = handle.connect(dial.sockaddr);
-    if (err < 0) return this.#attemptFailedSoon(platform.connectError(err), 'connect', handle.windowsError);
-  }
-
-  /** A failure connect() itself returned: reported on a later tick, as node:net does. */
-  #attemptFailedSoon(errno: number, syscall: string, windowsError: number): void {
-    const error = systemError(errno, syscall, { ...errorAddress(this.#target), windowsError });
-    const handle = this.#handle;
-    process.nextTick(() => {
-      if (handle === this.#handle) this.#attemptFailed(error);
-    });
-  }
-
-  /**
-   * The end of a failed attempt: another one after a wait when redialing
-   * and the failure is transient and the time not up; otherwise the error.
-   */
-  #attemptFailed(error: NodeJS.ErrnoException): void {
-    const dial = this.#dial;
-    if (this.destroyed || dial === null) return;
-    if (dial.redial === null) {
-      this.destroy(error);
-      return;
-    }
-    const next =
-      isTransientConnectError(error) && !dial.last
-        ? nextRedial(dial.redial, dial.attempts, performance.now() - dial.started)
-        : null;
-    if (next === null) {
-      this.destroy(Object.assign(error, { attempts: dial.attempts }));
-      return;
-    }
-    const { delay, last } = next;
-    dial.last = last;
-    this.#closeHandle();
-    dial.timer = setTimeout(() => this.#attempt(), delay);
-    // As node:net, a connecting socket keeps the process alive, waits included.
-    if (!this.#refed) dial.timer.unref();
-    // After the timer is set: a listener may destroy() the socket, which clears it.
-    this.emit('redial', { attempt: dial.attempts, delay, error } satisfies RedialEvent);
   }
 
   #sockaddr(which: 'getsockname' | 'getpeername', handle = this.#handle): HvSocketAddress | undefined {
@@ -538,13 +456,8 @@ export class Socket extends Duplex {
     return this.#platform.decode(raw);
   }
 
-  #afterConnect(status: number): void {
-    if (this.destroyed || this.#handle === null) return;
-    if (status < 0) {
-      const errno = this.#platform?.connectError(status) ?? status;
-      this.#attemptFailed(systemError(errno, 'connect', { ...errorAddress(this.#target), windowsError: this.#handle.windowsError }));
-      return;
-    }
+  /** The dial succeeded: the socket is open. */
+  #connected(): void {
     this.#dial = null;
     this.connecting = false;
     this.#touch();

@@ -1,15 +1,20 @@
 // listen({ wsl: true, port }): a Windows server for WSL 2. It binds the WSL
-// VM's ID (a wildcard listener never hears WSL) and, because that ID changes
-// each time WSL restarts, checks it every few seconds and binds the new one
-// itself. Here: the option's checks and the watch that drives the rebinding;
-// Server does the binding. Only a Windows machine with WSL shows a real
-// restart; the engine suite drives this watch with an ID source it changes.
+// VM's ID (a wildcard listener never hears WSL: docs/hyperv-facts.md#wsl-2)
+// and, because that ID changes each time WSL restarts, checks it every few
+// seconds and binds the new one itself. Here: the option's checks, the watch
+// that notices a restart and the WslListener that rebinds; Server lends it
+// its listen steps (WslServer). Only a Windows machine with WSL shows a real
+// restart; the engine suite drives this with an ID source it changes.
+import type { ResolvedAddress } from '../address/address.js';
+import { HV_GUID_WILDCARD } from '../address/constants.js';
 import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
 import { isGuid, normalizeGuid } from '../address/guid.js';
 import { WSL_MACHINE_NAME } from '../address/names.js';
 import type { ListenOptions } from './options.js';
 import { validateBoolean } from '../errors/validate.js';
-import { followWslVmId } from '../host/wsl/vm-id.js';
+import { followWslVmId, type WslVmNotFoundError } from '../host/wsl/vm-id.js';
+import type { NativeHandle } from '../transport/native.js';
+import type { SocketOption, SocketPlatform } from '../transport/platform.js';
 
 /** How often a WSL server checks whether WSL has restarted. */
 export const WSL_CHECK_INTERVAL_MS = 5000;
@@ -106,11 +111,6 @@ export class WslWatch {
     this.#handlers = handlers;
   }
 
-  /** The VM ID bound last, or null before the first. */
-  get vmId(): string | null {
-    return this.#current;
-  }
-
   start(): void {
     void this.#check();
   }
@@ -160,5 +160,101 @@ export class WslWatch {
       void this.#check();
     }, this.#intervalMs);
     if (!this.#keepAlive) this.#timer.unref();
+  }
+}
+
+/** What listen({ wsl: true }) binds besides the machine, checked before the first lookup. */
+export interface WslListenPlan {
+  /** The address without its machine part (wslServicePart). */
+  service: ListenOptions;
+  socketOptions: SocketOption[];
+  acceptedOptions: SocketOption[];
+}
+
+/**
+ * listen({ wsl: true })'s checks, made at once as listen() makes them: a bad
+ * port fails here, not at the first bind after the lookup.
+ */
+export function planWslListen(options: InternalWslListenOptions, platform: SocketPlatform): WslListenPlan {
+  if (platform.name === 'linux') throw ERR_WSL_ON_LINUX('options.wsl', options.wsl);
+  const service = wslServicePart(options);
+  // The service part, checked with a stand-in machine.
+  platform.resolve({ ...service, vmId: HV_GUID_WILDCARD }, 'listen');
+  return { service, socketOptions: platform.socketOptions(options), acceptedOptions: platform.acceptedSocketOptions(options) };
+}
+
+/** What a WslListener asks of its Server. */
+export interface WslServer {
+  /**
+   * Listens on `target` as listen() would, in place of the listener of WSL's
+   * previous VM (gone, and closed first): the new listener, or the error.
+   */
+  listenOn(target: ResolvedAddress): NativeHandle | Error;
+  /** Whether `listener` is still the server's (not closed or replaced since). */
+  isListening(listener: NativeHandle): boolean;
+  /** The first VM is bound: 'listening'. */
+  listening(): void;
+  /** A new VM is bound after a restart: 'wslrestart'. */
+  restarted(event: WslRestartEvent): void;
+  /** WSL's VM is gone or not found: 'wsldown'. */
+  down(error: WslVmNotFoundError): void;
+  /** As a failed listen(): 'error', and the server stops (then 'close'). */
+  failed(error: Error): void;
+}
+
+/** A Server's listen({ wsl: true }): binds WSL's VM once it is found and again after each restart. */
+export class WslListener {
+  readonly #watch: WslWatch;
+  readonly #platform: SocketPlatform;
+  readonly #service: ListenOptions;
+  readonly #server: WslServer;
+
+  constructor(platform: SocketPlatform, plan: WslListenPlan, override: WslFollowOverride | undefined, server: WslServer) {
+    this.#platform = platform;
+    this.#service = plan.service;
+    this.#server = server;
+    this.#watch = new WslWatch(override?.source ?? defaultWslFollower(), override?.intervalMs ?? WSL_CHECK_INTERVAL_MS, {
+      found: (vmId, previous) => this.#bind(vmId, previous),
+      // The default source fails only with ERR_WSL_VM_NOT_FOUND (getWslVmId records every other failure in it).
+      lost: (error) => server.down(error as WslVmNotFoundError),
+    });
+  }
+
+  start(): void {
+    this.#watch.start();
+  }
+
+  stop(): void {
+    this.#watch.stop();
+  }
+
+  /** Until a listener is bound, the watch is what keeps a ref()ed server's process alive. */
+  setKeepAlive(keepAlive: boolean): void {
+    this.#watch.setKeepAlive(keepAlive);
+  }
+
+  /** Listens on WSL's VM `vmId`, in place of `previous`'s listener; a failure closes the server. */
+  #bind(vmId: string, previous: string | null): boolean {
+    const server = this.#server;
+    let target: ResolvedAddress;
+    try {
+      // Throws only for an ID this OS cannot bind (from an odd source).
+      target = this.#platform.resolve({ ...this.#service, vmId }, 'listen');
+    } catch (error) {
+      server.failed(error as Error);
+      return false;
+    }
+    const listener = server.listenOn(target);
+    if (listener instanceof Error) {
+      server.failed(listener);
+      return false;
+    }
+    this.#watch.setKeepAlive(false);
+    process.nextTick(() => {
+      if (!server.isListening(listener)) return;
+      if (previous === null) server.listening();
+      else server.restarted({ previousVmId: previous, vmId });
+    });
+    return true;
   }
 }

@@ -3,7 +3,8 @@
 // addresses.
 //
 // Windows (HV_GUID_LOOPBACK), as go-winio's TestHvSockAddresses records it on
-// GitHub's Windows runners (microsoft/go-winio:hvsock_test.go):
+// GitHub's Windows runners (microsoft/go-winio:hvsock_test.go;
+// docs/hyperv-facts.md#windows-loopback-addresses):
 //   client local  {HV_GUID_CHILDREN, an automatic service ID}
 //   client remote the dialed address {HV_GUID_LOOPBACK, listener's service ID}
 //   server local  {HV_GUID_CHILDREN, listener's service ID} (from AcceptEx's buffer:

@@ -6,7 +6,8 @@
 // this machine's host: so the test first binds a socket to CID 1 (which
 // succeeds only where the loopback transport is loaded; the probe is
 // transport/vsock-loopback.ts, which connect() itself also asks) and connects
-// nowhere when that fails. Every server it then starts is bound to CID 1 itself.
+// nowhere when that fails. Every server it then starts is bound to CID 1 itself
+// (docs/hyperv-facts.md#vsock-loopback).
 // Windows: HV_GUID_LOOPBACK with template service GUIDs, which need no
 // registry entry; it never leaves the partition.
 import { randomInt } from 'node:crypto';

@@ -2,23 +2,13 @@
 // machine over its own loopback, one check after another, and reports where
 // it ran. Opens no connection anywhere but this machine's loopback, and none
 // at all where that loopback cannot be proven local (loopback.ts).
-import { readFileSync } from 'node:fs';
 import { arch, release, type, version } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { packageRoot } from '../transport/native.js';
+import { packageVersion } from '../transport/native.js';
 import { CHECKS, CheckFailed, type Check } from './checks.js';
 import { findLoopback, type Loopback } from './loopback.js';
 import { roundMs, verdictOf, type CheckResult, type SelftestEnvironment, type SelftestReport } from './report.js';
 import { Scope } from './scope.js';
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** The OS, Node and hvsock this ran on: what a bug report needs first. */
 export function describeEnvironment(): SelftestEnvironment {

@@ -1,6 +1,6 @@
 // The typed face of the native addon, loaded on first use so that the pure
 // helpers (GUIDs, addresses) work on machines without a matching binary.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Callbacks the native layer invokes on the handle object itself. */
@@ -72,6 +72,15 @@ export function packageRoot(): string {
     dir = parent;
   }
   return dir;
+}
+
+/** package.json's version (for `hvsock --version`, doctor and selftest), or 'unknown' if it cannot be read. */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 export function loadBinding(): NativeBinding {

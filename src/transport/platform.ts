@@ -244,7 +244,8 @@ const linuxBase = (longBytes: 4 | 8): SocketPlatform => ({
   acceptedSocketOptions: () => [],
   connectError(errno) {
     // vsock answers a connect to a port nobody listens on with a reset;
-    // every other stack (and Hyper-V) calls that a refusal.
+    // every other stack (and Hyper-V) calls that a refusal
+    // (docs/hyperv-facts.md#errors).
     return errno === uvErrno('ECONNRESET') ? uvErrno('ECONNREFUSED') : errno;
   },
   writeError(errno) {

@@ -1,4 +1,4 @@
-// Documented API details over the engine, each held to what README.md says
+// Documented API details over the engine, each held to what docs/api.md says
 // and, where hvsock mirrors it, to what node:net does: the idle timeout set
 // by connect({ timeout }) and pushed back by activity, setTimeout(0),
 // destroySoon(), a second connect() on one socket, ref() after unref(),

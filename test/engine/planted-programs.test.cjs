@@ -1,7 +1,7 @@
 // The Windows host tools start system programs (wsl.exe, powershell.exe,
 // hcsdiag.exe) by full path, never by bare name: for a bare name, libuv's
 // uv_spawn on Windows looks in the current folder before PATH
-// (deps/uv/src/win/process.c, search_path(): "If there's really only a
+// (nodejs/node:deps/uv/src/win/process.c, search_path(): "If there's really only a
 // filename, check the current directory for file, then search all path
 // directories"), so an elevated `hvsock vm nested` run from a writable
 // folder, or a service following WSL (a lookup every 5 s while WSL is down),

@@ -6,7 +6,7 @@
 //   3. the vsock suite's engine files (SANITIZED_VM_FILES) in one QEMU guest,
 //      the guard running inside the guest, the sanitizers in vitest's workers
 //      (test/sanitize/vitest.config.ts)
-// Both load the sanitized addon through HVSOCK_ADDON_PATH (src/native.ts),
+// Both load the sanitized addon through HVSOCK_ADDON_PATH (src/transport/native.ts),
 // which test/vm/run.mjs passes into the guest with the other HVSOCK_ variables.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -65,8 +65,8 @@ const UNSANITIZED_VM_FILES = [
   // connectTimeout and addresses, which the files above test directly.
   'selftest',
   // hvsock/http with node:http, undici and servers (issue 19): library code
-  // over the engine paths the files above cover; the README's snippets of it.
-  'http', 'protocols', 'readme-http',
+  // over the engine paths the files above cover; the docs' code blocks (all run in the guest).
+  'http', 'protocols', 'docs-snippets',
   // The guest without vsock_loopback: fresh processes under strace, the demo
   // and doctor; the addon only opens and binds one socket (the probe).
   'no-loopback',

@@ -5,21 +5,9 @@
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { projectOptions, ROOT } from '../support/typescript-project.js';
 
-const ROOT = join(__dirname, '..', '..');
 const ENTRIES = ['src/index.ts', 'src/host/index.ts'];
-
-/** The compiler options the package is built with. */
-function projectOptions(): ts.CompilerOptions {
-  const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
-    },
-  });
-  if (config === undefined) throw new Error('tsconfig.json could not be read');
-  return { ...config.options, noEmit: true };
-}
 
 /** The names `entry` exports whose declarations carry no doc comment. */
 function undocumentedExports(program: ts.Program, entry: string): string[] {

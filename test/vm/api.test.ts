@@ -1,4 +1,4 @@
-// createConnection over real vsock (CID 1 in the guest). The README documents
+// createConnection over real vsock (CID 1 in the guest). docs/api.md documents
 // it with connect() — "connect(options[, connectListener]), createConnection(...)"
 // — so it must behave as connect() in every calling form: the listener on
 // 'connect', the options (timeout, allowHalfOpen), the positional forms and

@@ -294,7 +294,7 @@ describe('faults on the real kernel', () => {
     expect(drained.errors).toEqual([]);
   }, 600_000);
 
-  // hvsock documents node:net's behaviour (README, Server.close): close()
+  // hvsock documents node:net's behaviour (docs/api.md, Server.close): close()
   // stops accepting at once and does not touch accepted connections; 'close'
   // and the callback follow when the last one has closed.
   it('server.close() with 500 live sockets: refuses new ones, serves the old, calls back once after the last', async () => {

@@ -46,7 +46,7 @@ function guidOf(text: string): string | undefined {
 
 /**
  * `wslinfo --vm-id` prints the VM's GUID in upper case without braces
- * (microsoft/WSL: src/linux/init/wslinfo.cpp, WslCoreVm's m_machineId), or
+ * (microsoft/WSL:src/linux/init/wslinfo.cpp, WslCoreVm's m_machineId), or
  * "wsl1" in a WSL 1 distribution, which has no VM.
  */
 export function parseWslinfoVmId(stdout: string): Found {

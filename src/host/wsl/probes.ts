@@ -1,8 +1,8 @@
 // The real sources behind getWslVmId: programs (wsl.exe, hcsdiag, wslinfo)
 // run with argument arrays and never a shell, the Windows ones by full path
 // (system-programs.ts says why), the registry and HCS through
-// the addon. Everything here only gathers; judging is in wsl-parse.ts and the
-// order in wsl-vm-id.ts, where tests put recorded answers in their place.
+// the addon. Everything here only gathers; judging is in parse.ts and the
+// order in vm-id.ts, where tests put recorded answers in their place.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';

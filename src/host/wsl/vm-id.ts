@@ -10,6 +10,7 @@
 //                4. hcsdiag list (administrators only)
 //   inside WSL 2 1. $WSL2_VM_ID   2. wslinfo --vm-id  — the VM this distribution runs in
 // None of them starts WSL: a lookup while WSL is down fails, it does not boot it.
+// Where each source comes from: docs/hyperv-facts.md#wsl-2.
 // wsl.exe and hcsdiag.exe run by full path, %SystemRoot%\System32\… (never
 // looked for in the current folder: system-programs.ts), and a missing one is
 // reported by that path.

@@ -146,7 +146,7 @@ describe('hvsock command lines checked per command (exit 2, before anything runs
       if (spec.args.length > 0) {
         expect(await hvsock(words), path).toEqual({ code: EXIT_USAGE, out: '', err: `hvsock ${path}: missing ${spec.args[0]} (see hvsock help ${command})` });
       }
-      // forward takes pairs: an odd one out is its own message (test/unit/cli/forward.test.ts).
+      // forward takes pairs: an odd one out is its own message (test/unit/forward/cli.test.ts).
       if (spec.rest !== undefined) continue;
       expect(await hvsock([...words, ...args, 'extra']), `${path} … extra`).toEqual({
         code: EXIT_USAGE,

@@ -1,6 +1,6 @@
 // The built `hvsock` command, run as users run it, off Windows: the
 // Windows-host commands (service registry, Hyper-V VMs) exit 3, "not available
-// on this machine" (README, "The hvsock command"), and say so in one line on
+// on this machine" (docs/cli.md), and say so in one line on
 // stderr in the CLI's words (no ENOSYS, no Win32 call), without a stack trace.
 // None of them tries anything: the platform is checked before the registry
 // or PowerShell is touched. Needs `npm run build:ts` (dist/).

@@ -1,6 +1,6 @@
 // Where the host tools find the Windows programs they start: a full path
 // under the Windows folder, whatever the environment says, so that libuv's
-// search of the current folder for a bare name (src/win/process.c,
+// search of the current folder for a bare name (libuv:src/win/process.c,
 // search_path()) never comes into play. Pure: each case gives its own
 // environment, architecture and file system answer.
 import { win32 } from 'node:path';
