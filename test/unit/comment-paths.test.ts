@@ -23,8 +23,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { anchorsOf, ROOT, slug } from '../support/docs-blocks.js';
 
-const ROOT = join(__dirname, '..', '..');
 const SCANNED = ['src', 'native', 'test', 'scripts'];
 const SKIPPED = new Set(['node_modules', 'dist', 'build', 'build-sanitize', 'prebuilds']);
 const COMMENTED = /\.(?:ts|mts|cts|js|mjs|cjs|cc|h|c)$/;
@@ -86,20 +86,13 @@ function namedPaths(text: string): string[] {
   return names;
 }
 
-/** The anchors of a Markdown file's headings, as GitHub makes them. */
-function anchors(markdown: string): string[] {
-  return [...markdown.matchAll(/^#+ (.*)$/gm)].map(([, heading]) =>
-    (heading as string).trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'),
-  );
-}
-
 describe('comments name files that exist', () => {
   const repository = [...ROOT_FOLDERS.filter((dir) => existsSync(join(ROOT, dir))).flatMap(files), ...readdirSync(ROOT)];
   const exists = (named: string): boolean => {
     const [name = '', anchor] = named.split('#');
     if (!ROOT_FOLDERS.includes(name.split('/')[0] as string)) return repository.some((path) => path === name || path.endsWith(`/${name}`));
     if (!repository.includes(name)) return false;
-    return anchor === undefined || anchors(readFileSync(join(ROOT, name), 'utf8')).includes(anchor);
+    return anchor === undefined || anchorsOf(name).has(anchor);
   };
   const scanned = SCANNED.flatMap(files).filter((path) => COMMENTED.test(path));
   const missing: string[] = [];
@@ -138,6 +131,6 @@ describe('comments name files that exist', () => {
     ]);
     expect(namedPaths('microsoft/WSL:src/linux/init/wslinfo.cpp, https://github.com/o/r/blob/main/src/a.ts')).toEqual([]);
     expect(namedPaths('(fixtures/wsl-child.cjs), README.md.')).toEqual(['fixtures/wsl-child.cjs', 'README.md']);
-    expect(anchors('# Title\n## WSL 2\n## Errors, and codes\n')).toEqual(['title', 'wsl-2', 'errors-and-codes']);
+    expect(['Title', 'WSL 2', 'Errors, and codes'].map(slug)).toEqual(['title', 'wsl-2', 'errors-and-codes']);
   });
 });
