@@ -137,6 +137,6 @@ describe('hvsock selftest in the guest', () => {
       expect(row.startsWith(CHECKS[i] as string), row).toBe(true);
       expect(row.slice(resultColumn, resultColumn + 4), row).toBe('ok  ');
     });
-    expect(lines.at(-1)).toMatch(/^verdict: pass, 8 of 8 checks in \d/);
+    expect(lines.at(-1)).toMatch(new RegExp(`^verdict: pass, ${CHECKS.length} of ${CHECKS.length} checks in \\d`));
   });
 });
