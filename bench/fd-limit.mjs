@@ -1,8 +1,10 @@
 // How many descriptors this process may open. Node raises its soft limit to
 // the hard one when it starts, so the soft limit read here is the real cap.
+// Windows (node.exe under Wine, bench/wine.mjs) has no such limit.
 import { readFileSync } from 'node:fs';
 
 export function openFileLimit() {
+  if (process.platform === 'win32') return Infinity;
   const line = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('Max open files'));

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { formatFigure, formatTable, median } from './stats.mjs';
+import { formatFigure, formatSpread, formatTable, spread } from './stats.mjs';
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const CLI = here('../dist/cjs/cli/main.js');
@@ -158,7 +158,6 @@ export async function forwardBench({ bulkMiB = 64, roundTrips = 1000, hold = 100
       log(`forward: ${f.name} held ${held.held} connections`);
     }
 
-    const spread = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
     const medians = Object.fromEntries(forwarders.map((f) => [f.name, { bulk: spread(rounds[f.name].bulk), roundTrip: spread(rounds[f.name].roundTrip) }]));
     return { sizes: { bulkMiB, roundTrips, hold, repeats }, rounds, medians, memory };
   } finally {
@@ -171,7 +170,6 @@ export async function forwardBench({ bulkMiB = 64, roundTrips = 1000, hold = 100
 export function printForwardBench(result) {
   const { sizes, medians, memory } = result;
   const names = Object.keys(medians);
-  const range = (s, digits) => `${formatFigure(s.median, digits)} (${formatFigure(s.min, digits)}-${formatFigure(s.max, digits)})`;
   console.log(
     `\nforwarder: vsock client -> forwarder -> TCP server (C ends, bench/forward-peer.c); medians of ${sizes.repeats} interleaved rounds (min-max); ` +
       `bulk ${sizes.bulkMiB} MiB in 64 KiB writes, ${sizes.roundTrips} one-byte round trips, ${sizes.hold} connections held`,
@@ -181,8 +179,8 @@ export function printForwardBench(result) {
     const m = memory[name]?.failed === undefined ? memory[name] : undefined;
     rows.push([
       name,
-      range(medians[name].bulk, 1),
-      range(medians[name].roundTrip, 1),
+      formatSpread(medians[name].bulk, 1),
+      formatSpread(medians[name].roundTrip, 1),
       m === undefined ? '-' : formatFigure(m.beforeMiB, 1),
       m === undefined ? '-' : `${formatFigure(m.heldMiB, 1)} (+${formatFigure(m.growthMiB, 1)})${m.processes > 1 ? ` in ${m.processes} processes (Pss)` : ''}`,
       m === undefined ? '-' : formatFigure(m.kibPerConnection, 1),

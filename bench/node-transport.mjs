@@ -1,12 +1,16 @@
 // One measurement with one Node transport:
-//   node bench/node-transport.mjs hvsock|net bulk MIB CHUNK_BYTES | pingpong COUNT | connect COUNT | idle COUNT
+//   node bench/node-transport.mjs hvsock|hvsock-tcp|net bulk MIB CHUNK_BYTES | pingpong COUNT | connect COUNT | idle COUNT
 // The server runs in a child process (`... serve MODE COUNT`), as it does in
 // the C baseline and in real use, where host and guest are different processes.
-// The same code drives hvsock (vsock loopback) and node:net (TCP loopback);
+// The same code drives hvsock (vsock loopback), hvsock's engine, Socket and
+// Server over the internal loopback-TCP transport (hvsock-tcp: no vsock, so
+// it runs on the bare machine and under Wine), and node:net (TCP loopback);
 // only how a server listens and a client connects differs.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import net from 'node:net';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as hvsock from 'hvsock';
@@ -14,22 +18,39 @@ import { idleCount } from './fd-limit.mjs';
 
 const [transport, mode, countArg, chunkArg] = process.argv.slice(2);
 
-const api =
-  transport === 'hvsock'
-    ? {
-        createServer: (onConnection) => hvsock.createServer(onConnection),
-        listen: (server, cb) => server.listen({ port: 0 }, cb),
-        // The idle run dials 64 at a time; under a loaded emulated CPU the
-        // server can take longer than vsock's 2 s default connect timeout to
-        // accept them all (seen once in a full run). Only there: the option
-        // is one more syscall per connect, which the connection rate would count.
-        connect: (port, { patient = false } = {}) => hvsock.connect({ cid: 1, port, ...(patient ? { connectTimeout: 60_000 } : {}) }),
-      }
-    : {
-        createServer: (onConnection) => net.createServer(onConnection),
-        listen: (server, cb) => server.listen(0, '127.0.0.1', cb),
-        connect: (port) => net.connect({ host: '127.0.0.1', port }),
-      };
+/** The internal transport, found by path as test/engine/helpers.cjs finds it: the package's exports do not reach it. */
+function tcpLoopbackOptions() {
+  const require = createRequire(import.meta.url);
+  const { kTransport, tcpLoopback } = require(join(dirname(require.resolve('hvsock')), 'transport', 'tcp-loopback.js'));
+  return { [kTransport]: tcpLoopback };
+}
+
+const apis = {
+  hvsock: () => ({
+    createServer: (onConnection) => hvsock.createServer(onConnection),
+    listen: (server, cb) => server.listen({ port: 0 }, cb),
+    // The idle run dials 64 at a time; under a loaded emulated CPU the
+    // server can take longer than vsock's 2 s default connect timeout to
+    // accept them all (seen once in a full run). Only there: the option
+    // is one more syscall per connect, which the connection rate would count.
+    connect: (port, { patient = false } = {}) => hvsock.connect({ cid: 1, port, ...(patient ? { connectTimeout: 60_000 } : {}) }),
+  }),
+  'hvsock-tcp': () => {
+    const internal = tcpLoopbackOptions();
+    return {
+      createServer: (onConnection) => new hvsock.Server(internal, onConnection),
+      listen: (server, cb) => server.listen({ port: 0 }, cb),
+      connect: (port) => new hvsock.Socket(internal).connect({ port }),
+    };
+  },
+  net: () => ({
+    createServer: (onConnection) => net.createServer(onConnection),
+    listen: (server, cb) => server.listen(0, '127.0.0.1', cb),
+    connect: (port) => net.connect({ host: '127.0.0.1', port }),
+  }),
+};
+if (!(transport in apis)) throw new Error(`unknown transport ${transport}: hvsock, hvsock-tcp or net`);
+const api = apis[transport]();
 
 const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
 const rssMiB = () => process.memoryUsage().rss / (1024 * 1024);

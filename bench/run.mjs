@@ -1,7 +1,9 @@
-// `npm run bench`: hvsock over vsock loopback against node:net over TCP
-// loopback, the node-vsock addon over vsock, and a C baseline over both, all
-// in one run on one machine, as tables of medians with ratios. Inside the
-// QEMU guest the CPU is emulated, so only the ratios mean anything.
+// The VM section of `npm run bench` (bench/main.mjs runs it in the QEMU
+// guest, after the real-CPU section): hvsock over vsock loopback against
+// node:net over TCP loopback, the node-vsock addon over vsock, and a C
+// baseline over both, all in one run on one machine, as tables of medians
+// with ratios. Inside the QEMU guest the CPU is emulated, so only the ratios
+// mean anything.
 // Every measurement runs HVSOCK_BENCH_REPEATS times (at least 3), in
 // interleaved rounds: round 1 runs every measurement with every transport,
 // then round 2 does it all again, and so on; the tables show medians.
@@ -17,27 +19,17 @@
 // Then the forwarder benchmark (bench/forward.mjs): `hvsock forward` against
 // socat doing the same vsock -> TCP forward, with the same ends.
 //   --json: the medians and every round's figures as JSON
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AF_VSOCK, VMADDR_CID_LOCAL, VMADDR_PORT_ANY, encodeSockaddrVm } from 'hvsock';
-import { formatFigure, formatRatio, formatTable, interleavedSchedule, median } from './stats.mjs';
+import { formatFigure, formatRatio, formatTable, spread } from './stats.mjs';
 import { forwardBench, printForwardBench } from './forward.mjs';
+import { benchSizes, buildBaseline, envNumber, figuresOf, here, idleCountsOf, idleExtras, log, measurementsFor, runJson, runRounds } from './measure.mjs';
 
-const here = (name) => fileURLToPath(new URL(name, import.meta.url));
-const envNumber = (name, fallback) => Number(process.env[name] ?? fallback);
 const sizes = {
-  bulkMiB: envNumber('HVSOCK_BENCH_MB', 64),
-  roundTrips: envNumber('HVSOCK_BENCH_ROUNDS', 1000),
-  connections: envNumber('HVSOCK_BENCH_CONNS', 300),
-  idle: envNumber('HVSOCK_BENCH_IDLE', 10000),
+  ...benchSizes({ bulkMiB: 64, roundTrips: 1000, connections: 300, idle: 10000 }, 3),
   idleThreaded: envNumber('HVSOCK_BENCH_IDLE_THREADED', envNumber('HVSOCK_BENCH_IDLE', 10000)),
-  repeats: Math.max(3, envNumber('HVSOCK_BENCH_REPEATS', 3)),
 };
 const json = process.argv.includes('--json');
-const log = (line) => process.stderr.write(`bench: ${line}\n`);
 
 /** vsock loopback exists if a socket can bind to CID 1; never probe with a connect. */
 function hasVsockLoopback() {
@@ -51,57 +43,18 @@ function hasVsockLoopback() {
   }
 }
 
-function buildBaseline() {
-  // The guest's root is read-only: build into the temp dir.
-  const binary = join(tmpdir(), `hvsock-bench-baseline-${process.pid}`);
-  execFileSync('cc', ['-O2', '-o', binary, here('baseline.c')], { stdio: 'inherit' });
-  return binary;
-}
-
 // The guest's descriptor limit (soft 1024, hard 4096) is below 10,000 idle
 // connections; as root a shell can raise both, and Node then raises its soft
 // limit to the hard one. If it cannot, the measurements hold what fits and say so.
 const fdLimit = sizes.idle + 1024;
-
-/** Runs one measurement; its result is the last JSON line it prints (node-vsock's lines carry a prefix). */
-function runJson(command, args) {
-  const out = execFileSync('sh', ['-c', `ulimit -n ${fdLimit} 2>/dev/null; exec "$@"`, 'sh', command, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 300_000,
-  });
-  const last = out
-    .trim()
-    .split('\n')
-    .map((l) => l.replace(/^bench: /, ''))
-    .filter((l) => l.startsWith('{'))
-    .pop();
-  if (last === undefined) throw new Error(`no result from ${command} ${args.join(' ')}`);
-  return JSON.parse(last);
-}
-
-// What each measurement passes to a transport's script and which figure it reads back.
-const KiB64 = 64 * 1024;
-const MiB = 1024 * 1024;
-const measurements = [
-  { key: 'bulk64k', label: '64K writes MiB/s', args: ['bulk', sizes.bulkMiB, KiB64], figure: 'mibPerSec', higherIsBetter: true, digits: 1 },
-  { key: 'bulk1m', label: '1M writes MiB/s', args: ['bulk', sizes.bulkMiB, MiB], figure: 'mibPerSec', higherIsBetter: true, digits: 1 },
-  { key: 'roundTrip', label: 'round trip µs', args: ['pingpong', sizes.roundTrips], figure: 'usPerRoundTrip', higherIsBetter: false, digits: 1 },
-  { key: 'connect', label: 'conns/s', args: ['connect', sizes.connections], figure: 'connPerSec', higherIsBetter: true, digits: 0 },
-  { key: 'idle', label: 'idle RSS MiB', args: ['idle', sizes.idle], figure: 'idleRssMiB', higherIsBetter: false, digits: 1 },
-];
-// Figures that come with the idle measurement, shown in the table next to it.
-const idleExtras = [
-  { key: 'idlePerConnection', label: 'idle KiB/conn', figure: 'idleKiBPerConnection', higherIsBetter: false, digits: 2 },
-  { key: 'idleServer', label: 'idle server MiB', figure: 'idleServerRssMiB', higherIsBetter: false, digits: 1 },
-];
+const measurements = measurementsFor(sizes);
 
 const vsock = hasVsockLoopback();
 if (!vsock) {
   log('NO VSOCK LOOPBACK on this kernel (bind to CID 1 failed): vsock rows skipped. Use `npm run bench`, which runs in a QEMU guest.');
 }
 const baseline = buildBaseline();
-const node = (script, ...pre) => (args) => runJson(process.execPath, [here(script), ...pre, ...args.map(String)]);
+const node = (script, ...pre) => (args) => runJson(process.execPath, [here(script), ...pre, ...args.map(String)], fdLimit);
 /** node-vsock is the benchmark's own dependency (bench/deps), built for linux-x64 glibc only: elsewhere its row is left out. */
 function hasNodeVsock() {
   try {
@@ -126,38 +79,19 @@ const transports = [
       ]
     : []),
   { name: 'node:net (TCP)', family: 'tcp', run: node('node-transport.mjs', 'net') },
-  ...(vsock ? [{ name: 'C (vsock)', family: 'vsock', run: (args) => runJson(baseline, ['vsock', ...args.map(String)]) }] : []),
-  { name: 'C (TCP)', family: 'tcp', run: (args) => runJson(baseline, ['tcp', ...args.map(String)]) },
+  ...(vsock ? [{ name: 'C (vsock)', family: 'vsock', run: (args) => runJson(baseline, ['vsock', ...args.map(String)], fdLimit) }] : []),
+  { name: 'C (TCP)', family: 'tcp', run: (args) => runJson(baseline, ['tcp', ...args.map(String)], fdLimit) },
 ];
 
 // rounds[transport][measurement] = every round's result object
-const rounds = Object.fromEntries(transports.map((t) => [t.name, Object.fromEntries(measurements.map((m) => [m.key, []]))]));
-const failures = [];
-const started = performance.now();
-for (const { round, measurement, transport } of interleavedSchedule(sizes.repeats, measurements, transports)) {
-  try {
-    rounds[transport.name][measurement.key].push(transport.run(measurement.args));
-  } catch (e) {
-    const why = String(e.message).split('\n')[0];
-    failures.push({ round, measurement: measurement.key, transport: transport.name, error: why });
-    log(`round ${round}: ${transport.name} ${measurement.key} FAILED: ${why}`);
-  }
-  if (!json && transport === transports.at(-1)) log(`round ${round}: ${measurement.key} done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-}
+const { rounds, failures } = runRounds(sizes.repeats, measurements, transports, json ? undefined : log);
 
 // medians[transport][figure key]
-const medianOf = (results, figure) => {
-  const values = results.map((r) => r[figure]).filter((v) => typeof v === 'number');
-  return values.length > 0 ? median(values) : undefined;
-};
-const columns = [...measurements, ...idleExtras.map((x) => ({ ...x, from: 'idle' }))];
+const columns = [...measurements, ...idleExtras];
 const medians = Object.fromEntries(
-  transports.map((t) => [
-    t.name,
-    Object.fromEntries(columns.map((c) => [c.key, medianOf(rounds[t.name][c.from ?? c.key], c.figure)])),
-  ]),
+  transports.map((t) => [t.name, Object.fromEntries(columns.map((c) => [c.key, spread(figuresOf(rounds[t.name], c))?.median]))]),
 );
-const idleCounts = Object.fromEntries(transports.map((t) => [t.name, rounds[t.name].idle[0]?.idleConnections]));
+const idleCounts = idleCountsOf(rounds, transports);
 
 // The forwarder against socat: over vsock only, so not without loopback.
 let forward;

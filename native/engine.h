@@ -70,6 +70,8 @@ struct SocketOption {
   int level;
   int name;
   std::vector<char> value;
+  // A hint the OS may refuse: failing to set it does not fail the accept.
+  bool optional = false;
 };
 
 // One chunk of a gathered write (see "Write memory" above).
@@ -156,7 +158,8 @@ class Engine {
   // as WSL does for HVSOCKET_CONNECTED_SUSPEND (there is no earlier moment for
   // an option that shapes the connection), so accepts already posted keep
   // what they were posted with; on POSIX right after accept(). A socket that
-  // refuses one is an accept error, and is closed.
+  // refuses one is an accept error, and is closed, unless the option is
+  // `optional` (a hint such as SO_RCVBUF), which is then left as it was.
   virtual int SetAcceptOptions(std::vector<SocketOption> options) = 0;
   // Half-closes after the write: UV_EBUSY while a write is pending, since a
   // shutdown then would cut off the rest of it.

@@ -120,7 +120,7 @@ int EngineBase::SetAcceptOptions(std::vector<SocketOption> options) {
 int EngineBase::ApplyAcceptOptions(OsSocket socket) const {
   for (const SocketOption& option : accept_options_) {
     int err = SetSocketOption(socket, option.level, option.name, option.value.data(), option.value.size());
-    if (err != 0) return err;
+    if (err != 0 && !option.optional) return err;
   }
   return 0;
 }

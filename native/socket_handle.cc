@@ -234,7 +234,7 @@ Napi::Value SocketHandle::GetOption(const Napi::CallbackInfo& info) {
   return Napi::Buffer<char>::Copy(env, value.data(), len);
 }
 
-// setAcceptOptions([{ level, name, value: Uint8Array }, ...]) on a listener:
+// setAcceptOptions([{ level, name, value: Uint8Array, optional? }, ...]) on a listener:
 // set on every socket it accepts (see Engine::SetAcceptOptions).
 Napi::Value SocketHandle::SetAcceptOptions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -253,8 +253,9 @@ Napi::Value SocketHandle::SetAcceptOptions(const Napi::CallbackInfo& info) {
     if (!level.IsNumber() || !name.IsNumber() || !ReadBytes(object.Get("value"), &value, &len)) {
       return Status(env, UV_EINVAL);
     }
+    bool optional = object.Get("optional").ToBoolean().Value();
     options.push_back(SocketOption{level.As<Napi::Number>().Int32Value(), name.As<Napi::Number>().Int32Value(),
-                                   std::vector<char>(value, value + len)});
+                                   std::vector<char>(value, value + len), optional});
   }
   return Status(env, engine_->SetAcceptOptions(std::move(options)));
 }

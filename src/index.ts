@@ -17,7 +17,7 @@ export const Socket = callable(SocketClass);
 export type Socket = SocketClass;
 export type { SocketEvents, SocketListener } from './net/socket-events.js';
 export type { ServerEvents, ServerListener, DropEvent, WslVmNotFoundError } from './net/server-events.js';
-export type { ConnectOptions, ListenOptions, ServerOptions, SocketOptions, HyperVSocketOptions } from './net/options.js';
+export type { ConnectOptions, ListenOptions, ServerOptions, SocketOptions, HyperVSocketOptions, BufferSizeOptions } from './net/options.js';
 export type { RedialOptions, RedialEvent } from './net/redial.js';
 export type { WslListenOptions, WslRestartEvent } from './net/wsl-listener.js';
 export * from './address/constants.js';

@@ -1,12 +1,14 @@
 // `hvsock doctor`: what this machine can do with Hyper-V sockets, and what
 // to do next. Gathering facts touches the system (module list, a socket()
-// probe, the local CID ioctl — never a connect); judging them is pure, so
-// the role and advice rules are unit-tested on recorded facts.
+// probe, the local CID ioctl, setsockopt/getsockopt of the buffer size on a
+// socket it never binds or connects — never a connect); judging them is
+// pure, so the role and advice rules are unit-tested on recorded facts.
 import { existsSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { AF_HYPERV, AF_VSOCK, HV_PROTOCOL_RAW, VMADDR_CID_ANY, VMADDR_CID_HOST, VMADDR_CID_LOCAL } from '../address/constants.js';
 import { getSystemErrorName } from 'node:util';
 import { loadBinding, packageVersion } from '../transport/native.js';
+import { applySocketOptions, hostPlatform, readBufferSize } from '../transport/platform.js';
 import { probeVsockLoopback } from '../transport/vsock-loopback.js';
 import { isElevated, listServices, type RegisteredService } from '../host/services.js';
 import { isWsl1Kernel, isWsl2Kernel } from '../host/wsl/parse.js';
@@ -42,11 +44,27 @@ export interface DoctorFacts {
    * loopback, built in or as the vsock_loopback module. Absent: judge by the module.
    */
   loopbackBind?: true | string;
+  /**
+   * The buffer size of a new, unconnected socket (`default`), and what it
+   * holds after setsockopt() with the options bufferSize: `asked` sets
+   * (`effective`): getBufferSize()'s reading. Or the code of the error that
+   * kept us from reading it.
+   */
+  bufferSize?: BufferSizeFact | string;
   /** Windows only: whether this process is elevated, or the error code. */
   elevated?: boolean | string;
   /** Windows only: the registered Hyper-V services, or the error code. */
   services?: RegisteredService[] | string;
 }
+
+export interface BufferSizeFact {
+  default: number;
+  asked: number;
+  effective: number;
+}
+
+/** What doctor asks a socket's buffer size to be: above vsock's 256 KiB default maximum, so that raising it shows. */
+export const DOCTOR_BUFFER_SIZE = 1024 * 1024;
 
 export type Role = 'guest' | 'host' | 'nested' | 'none' | 'unknown';
 
@@ -99,6 +117,30 @@ function attempt<T>(read: () => T): T | string {
   }
 }
 
+/**
+ * A socket of this OS's family, opened and never bound or connected: its
+ * buffer size, then bufferSize: DOCTOR_BUFFER_SIZE set the way connect()
+ * sets it, and read again.
+ */
+function probeBufferSize(): BufferSizeFact | string {
+  const platform = hostPlatform('socket');
+  const handle = new (loadBinding().SocketHandle)();
+  const failed = (errno: number) => getSystemErrorName(errno);
+  try {
+    const opened = handle.open(platform.family, platform.protocol);
+    if (opened < 0) return failed(opened);
+    const before = readBufferSize(handle, platform.bufferSizeOption);
+    if (before < 0) return failed(before);
+    const set = applySocketOptions(handle, platform.socketOptions({ bufferSize: DOCTOR_BUFFER_SIZE }));
+    if (set < 0) return failed(set);
+    const after = readBufferSize(handle, platform.bufferSizeOption);
+    if (after < 0) return failed(after);
+    return { default: before, asked: DOCTOR_BUFFER_SIZE, effective: after };
+  } finally {
+    handle.close();
+  }
+}
+
 /** Reads the facts of the running machine. */
 export function gatherFacts(): DoctorFacts {
   const facts: DoctorFacts = {
@@ -122,10 +164,12 @@ export function gatherFacts(): DoctorFacts {
       const probe = probeVsockLoopback(loadBinding());
       return probe.available ? true : getSystemErrorName(probe.errno);
     });
+    if (facts.sockets === true) facts.bufferSize = attempt(probeBufferSize);
   } else if (process.platform === 'win32') {
     facts.sockets = probe(AF_HYPERV, HV_PROTOCOL_RAW);
     facts.elevated = attempt(isElevated);
     facts.services = attempt(listServices);
+    if (facts.sockets === true) facts.bufferSize = attempt(probeBufferSize);
   }
   return facts;
 }
@@ -242,6 +286,13 @@ function loopbackLine(report: DoctorReport): string {
   return `none${why}: connects to CID 1 fail at once; modprobe vsock_loopback (Linux 5.6 or later) to have it`;
 }
 
+/** Doctor's `buffer:` line: a new socket's buffer size, and what asking for DOCTOR_BUFFER_SIZE left it at. */
+function bufferSizeLine(fact: BufferSizeFact | string): string {
+  if (typeof fact === 'string') return `unreadable (${fact})`;
+  const held = fact.effective === fact.asked ? 'holds it' : `holds ${fact.effective}`;
+  return `${fact.default} bytes by default; bufferSize ${fact.asked} set, the socket ${held}`;
+}
+
 export function formatReport(report: DoctorReport): string {
   const lines = [
     `hvsock ${report.hvsock} on Node ${report.node}, ${report.platform} ${report.release} (${report.arch})`,
@@ -262,6 +313,7 @@ export function formatReport(report: DoctorReport): string {
     lines.push(`loopback:  ${loopbackLine(report)}`);
     if (report.parent !== undefined) lines.push(`parent:    ${PARENT_LINES[report.parent]}`);
   }
+  if (report.bufferSize !== undefined) lines.push(`buffer:    ${bufferSizeLine(report.bufferSize)}`);
   lines.push(`role:      ${report.role}`, '', 'next:');
   for (const line of report.advice) lines.push(`  - ${line}`);
   return lines.join('\n');

@@ -20,8 +20,25 @@ import {
 /** Largest timer delay Node accepts (setTimeout's TIMEOUT_MAX). */
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
+/** Smallest and largest `bufferSize` connect() and listen() take, in bytes. */
+export const BUFFER_SIZE_MIN = 4096;
+export const BUFFER_SIZE_MAX = 2 ** 31 - 1;
+
+/** connect()'s and listen()'s `bufferSize`. */
+export interface BufferSizeOptions {
+  /**
+   * The socket's buffer size in bytes (4096 to 2**31 - 1), set before connect
+   * or listen; on a server, on every socket it accepts too. Linux vsock:
+   * SO_VM_SOCKETS_BUFFER_SIZE (raising SO_VM_SOCKETS_BUFFER_MAX_SIZE when it
+   * is above 256 KiB), plus SO_SNDBUF/SO_RCVBUF as hints; Windows:
+   * SO_SNDBUF/SO_RCVBUF, as hints a provider may refuse. The OS may clamp
+   * it: `socket.getBufferSize()` reads back what the socket holds.
+   */
+  bufferSize?: number;
+}
+
 /** connect()'s options: the address to reach (a machine part and a service part) and how to connect. */
-export interface ConnectOptions extends AddressInput, HyperVSocketOptions {
+export interface ConnectOptions extends AddressInput, HyperVSocketOptions, BufferSizeOptions {
   /**
    * Give up connecting after this many milliseconds (ETIMEDOUT). Applied as
    * the OS option (SO_VM_SOCKETS_CONNECT_TIMEOUT / HVSOCKET_CONNECT_TIMEOUT),
@@ -103,7 +120,7 @@ export interface ServerOptions {
 }
 
 /** listen()'s options: the address to bind (a machine part and a service part) and how to listen. */
-export interface ListenOptions extends AddressInput, HyperVSocketOptions {
+export interface ListenOptions extends AddressInput, HyperVSocketOptions, BufferSizeOptions {
   /** The most connections the OS queues before accept() (default 511, as node:net). */
   backlog?: number;
   /** Adopt an already-listening socket (e.g. systemd socket activation's fd 3). */
@@ -191,8 +208,14 @@ export function normalizeConnectArgs(args: unknown[], maxConnectTimeout: number)
   if (options.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
   if (options.allowHalfOpen !== undefined) validateBoolean(options.allowHalfOpen, 'options.allowHalfOpen');
   if (options.redial !== undefined) redialSchedule(options.redial);
+  validateBufferSize(options);
   validateHyperVOptions(options);
   return [options, listener];
+}
+
+/** `bufferSize`: an integer from BUFFER_SIZE_MIN to BUFFER_SIZE_MAX, or absent. */
+export function validateBufferSize(options: BufferSizeOptions): void {
+  if (options.bufferSize !== undefined) validateInteger(options.bufferSize, 'options.bufferSize', BUFFER_SIZE_MIN, BUFFER_SIZE_MAX);
 }
 
 function validateHyperVOptions(options: HyperVSocketOptions): void {
@@ -236,6 +259,7 @@ export function normalizeListenArgs(args: unknown[]): [ListenOptions, (() => voi
   if (options.backlog !== undefined) validateInteger(options.backlog, 'options.backlog', 0, 2 ** 31 - 1);
   if (options.fd !== undefined) validateInteger(options.fd, 'options.fd', 0, 2 ** 31 - 1);
   if (options.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
+  validateBufferSize(options);
   validateHyperVOptions(options);
   return [options, callback];
 }

@@ -19,7 +19,7 @@ import {
   type OnReadOptions,
   type SocketOptions,
 } from './options.js';
-import { hostPlatform, uvErrno, type SocketPlatform } from '../transport/platform.js';
+import { hostPlatform, readBufferSize, uvErrno, type SocketPlatform } from '../transport/platform.js';
 import { Dialer, type DialingSocket } from './dialer.js';
 import { redialSchedule } from './redial.js';
 import type { SocketEvents } from './socket-events.js';
@@ -233,6 +233,22 @@ export class Socket extends typedDuplex<SocketEvents>(Duplex) {
   get bufferSize(): number | undefined {
     if (!(#handle in this) || this.#handle === null) return undefined;
     return this.writableLength;
+  }
+
+  /**
+   * The buffer size the OS socket holds, in bytes, as the OS reports it
+   * (connect()'s and listen()'s `bufferSize` set it; the OS may clamp it):
+   * Linux vsock's SO_VM_SOCKETS_BUFFER_SIZE, Windows' SO_RCVBUF. Undefined
+   * until the socket is connected and after it is destroyed; throws the
+   * getsockopt error if the OS will not say. (`bufferSize` is node:net's
+   * old name for writableLength, so this is a method of its own.)
+   */
+  getBufferSize(): number | undefined {
+    const handle = this.#handle;
+    if (handle === null || this.#platform === null) return undefined;
+    const size = readBufferSize(handle, this.#platform.bufferSizeOption);
+    if (size < 0) throw systemError(size, 'getsockopt', { windowsError: handle.windowsError });
+    return size;
   }
 
   /** node:net's deprecated name for `connecting`. */

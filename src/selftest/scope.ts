@@ -7,7 +7,7 @@ import type { AddressInput } from '../address/address.js';
 import { createServer, connect } from '../net/api.js';
 import type { Server } from '../net/server.js';
 import type { Socket } from '../net/socket.js';
-import type { ConnectOptions, ServerOptions } from '../net/options.js';
+import type { BufferSizeOptions, ConnectOptions, ServerOptions } from '../net/options.js';
 import type { Loopback } from './loopback.js';
 
 /** Attempts at a free random service (Windows) before giving up. */
@@ -39,12 +39,17 @@ export class Scope {
   /**
    * A server on this loopback, listening; resolves with it and the address a
    * client connects to. Accepted sockets are tracked like the check's own.
+   * `listenOptions` go to listen() beside the loopback address.
    */
-  async listen(options: ServerOptions, onConnection: (socket: Socket) => void): Promise<{ server: Server; address: AddressInput }> {
+  async listen(
+    options: ServerOptions,
+    onConnection: (socket: Socket) => void,
+    listenOptions: BufferSizeOptions = {},
+  ): Promise<{ server: Server; address: AddressInput }> {
     for (let attempt = 1; ; attempt++) {
       const server = createServer(options, (socket) => onConnection(this.track(socket)));
       const listenAddress = this.loopback.listenAddress();
-      server.listen(listenAddress);
+      server.listen({ ...listenOptions, ...listenAddress });
       const outcome = await new Promise<Error | undefined>((resolve) => {
         server.once('error', resolve).once('listening', () => resolve(undefined));
       });

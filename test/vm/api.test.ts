@@ -3,11 +3,13 @@
 // — so it must behave as connect() in every calling form: the listener on
 // 'connect', the options (timeout, allowHalfOpen), the positional forms and
 // the default machine (loopback). The engine suite cannot reach it: it always
-// opens a hypervisor socket, which only exists here.
+// opens a hypervisor socket, which only exists here. Also the bufferSize
+// option as the kernel holds it (SO_VM_SOCKETS_BUFFER_SIZE), read back from
+// both ends of a connection.
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Socket, connect, createConnection } from '../../src/index.js';
-import { LOOPBACK, echoServer, listen, readAll } from './helpers.js';
+import { Socket, connect, createConnection, createServer } from '../../src/index.js';
+import { LOOPBACK, connected, echoServer, listen, readAll } from './helpers.js';
 
 describe('createConnection', () => {
   it('is connect() itself', () => {
@@ -80,5 +82,67 @@ describe('createConnection', () => {
     expect(() => createConnection({ cid: LOOPBACK, port: 5000, connectedSuspend: true })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/connectedSuspend/) }),
     );
+  });
+});
+
+// bufferSize over real vsock: the kernel's SO_VM_SOCKETS_BUFFER_SIZE, read
+// back from both ends. The kernel clamps the size to the socket's maximum (256
+// KiB unless raised), so a size above it shows that the maximum was raised
+// first. A socket without the option is the kernel's default, read from the
+// kernel too rather than written down here.
+describe('bufferSize', () => {
+  /** The connection's two ends: the client made with clientOptions, the socket the server accepted. */
+  async function pair(listenOptions: { bufferSize?: number }, clientOptions: { bufferSize?: number }): Promise<{ client: Socket; peer: Socket }> {
+    let peer: Socket | undefined;
+    const s = await listen((socket) => (peer = socket), {}, listenOptions);
+    const client = await connected(s.port, clientOptions);
+    while (peer === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    return { client, peer };
+  }
+
+  it('unset, both ends hold the kernel default; connect({ bufferSize }) changes the client only', async () => {
+    const plain = await pair({}, {});
+    const defaultSize = plain.client.getBufferSize();
+    expect(defaultSize).toBeGreaterThan(0);
+    expect(plain.peer.getBufferSize()).toBe(defaultSize);
+    const small = await pair({}, { bufferSize: 65536 });
+    expect(small.client.getBufferSize()).toBe(65536);
+    expect(small.peer.getBufferSize()).toBe(defaultSize);
+    for (const socket of [plain.client, plain.peer, small.client, small.peer]) socket.destroy();
+  });
+
+  it('listen({ bufferSize }) above the default maximum: every accepted socket holds it, the client keeps the default', async () => {
+    const big = 1024 * 1024;
+    const first = await pair({ bufferSize: big }, {});
+    expect(first.peer.getBufferSize()).toBe(big);
+    expect(first.client.getBufferSize()).not.toBe(big);
+    const both = await pair({ bufferSize: big }, { bufferSize: 3 * big });
+    expect(both.peer.getBufferSize()).toBe(big);
+    expect(both.client.getBufferSize()).toBe(3 * big);
+    for (const socket of [first.client, first.peer, both.client, both.peer]) socket.destroy();
+  });
+
+  it('with large buffers on both ends, 16 MiB echo back intact', async () => {
+    const size = 4 * 1024 * 1024;
+    const s = await listen((socket) => socket.pipe(socket), {}, { bufferSize: size });
+    const client = await connected(s.port, { bufferSize: size });
+    expect(client.getBufferSize()).toBe(size);
+    const payload = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < payload.length; i += 4) payload.writeUInt32LE(i, i);
+    const reply = readAll(client);
+    client.end(payload);
+    expect((await reply).equals(payload)).toBe(true);
+  });
+
+  it('the largest size (2**31 - 1) is what the socket holds; an out-of-range one throws before any socket exists', async () => {
+    const { client, peer } = await pair({}, { bufferSize: 2 ** 31 - 1 });
+    expect(client.getBufferSize()).toBe(2 ** 31 - 1);
+    client.destroy();
+    peer.destroy();
+    expect(() => connect({ cid: LOOPBACK, port: 5000, bufferSize: 2 ** 31 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', name: 'RangeError' }));
+    expect(() => connect({ cid: LOOPBACK, port: 5000, bufferSize: 4095 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    const server = createServer();
+    expect(() => server.listen({ port: 0, bufferSize: '1m' as unknown as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
+    expect(server.listening).toBe(false);
   });
 });

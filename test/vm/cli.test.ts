@@ -114,6 +114,8 @@ describe('the hvsock command over vsock', () => {
     expect(report).toMatchObject({ platform: 'linux', family: 'AF_VSOCK', sockets: true, loopback: true, localCid: 1 });
     expect(report.transports.vsock_loopback).toBe(true);
     expect(report).toMatchObject({ loopbackBind: true, parent: 'self', role: 'none' });
+    // A socket it never connects: the kernel's default, then 1 MiB as bufferSize sets it (the maximum raised first).
+    expect(report.bufferSize).toMatchObject({ default: expect.any(Number), asked: 1048576, effective: 1048576 });
   });
 
   it('doctor in this guest (loopback, no guest transport): loopback exists, and CID 2 is this machine itself', async () => {
@@ -122,6 +124,7 @@ describe('the hvsock command over vsock', () => {
     expect(await doctor.exited).toBe(0);
     const text = await out;
     expect(text).toMatch(/^local CID: 1 \(loopback\)$/m);
+    expect(text).toMatch(/^buffer: {4}\d+ bytes by default; bufferSize 1048576 set, the socket holds it$/m);
     expect(text).toMatch(/^loopback: {2}yes, CID 1 \(loopback:<port>\) stays on this machine$/m);
     expect(text).toMatch(/^parent: {4}CID 2 is this machine itself: no guest transport, so the kernel routes it to vsock loopback$/m);
     expect(text).toMatch(/parent:<port> reaches a server on this machine, not a hypervisor host/);

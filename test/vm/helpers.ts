@@ -2,7 +2,7 @@
 // wrappers and fd counting. Everything here talks to the real kernel.
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket, type ServerOptions } from '../../src/index.js';
+import { connect, createServer, type ListenOptions, type Server, type Socket, type ServerOptions } from '../../src/index.js';
 
 export const LOOPBACK = 1;
 
@@ -22,10 +22,11 @@ export async function closeAllServers(): Promise<void> {
   await Promise.all(servers.map(closeServer));
 }
 
-/** A server on a kernel-chosen port; resolves once listening. */
+/** A server on a kernel-chosen port (with listenOptions beside the port); resolves once listening. */
 export async function listen(
   onConnection: (socket: Socket) => void,
   options: ServerOptions = {},
+  listenOptions: Omit<ListenOptions, 'port'> = {},
 ): Promise<{ server: Server; port: number }> {
   const peers = new Set<Socket>();
   const server = createServer(options, (socket) => {
@@ -35,7 +36,7 @@ export async function listen(
   });
   accepted.set(server, peers);
   track(server);
-  server.listen({ port: 0 });
+  server.listen({ ...listenOptions, port: 0 });
   await once(server, 'listening');
   const port = server.address()?.port;
   if (port === undefined) throw new Error('server has no port');

@@ -292,6 +292,16 @@ describe('hvsock doctor: judging the facts', () => {
     expect(diagnose(linux({ hv_sock: true }, { localCid: 0xffffffff }))).toMatchObject({ localCid: 'any', localMachine: 'any' });
   });
 
+  it('the buffer size: a new socket\'s default and what asking for 1 MiB left it at, or why it could not be read', () => {
+    const held = linux({ vsock_loopback: true }, { bufferSize: { default: 262144, asked: 1048576, effective: 1048576 } });
+    expect(formatReport(diagnose(held))).toMatch(/^buffer: {4}262144 bytes by default; bufferSize 1048576 set, the socket holds it$/m);
+    expect(diagnose(held).bufferSize).toEqual({ default: 262144, asked: 1048576, effective: 1048576 });
+    const clamped = linux({ hv_sock: true }, { bufferSize: { default: 65536, asked: 1048576, effective: 65536 } });
+    expect(formatReport(diagnose(clamped))).toMatch(/^buffer: {4}65536 bytes by default; bufferSize 1048576 set, the socket holds 65536$/m);
+    expect(formatReport(diagnose(linux({}, { bufferSize: 'ENOPROTOOPT' })))).toMatch(/^buffer: {4}unreadable \(ENOPROTOOPT\)$/m);
+    expect(formatReport(diagnose(linux({})))).not.toMatch(/^buffer:/m);
+  });
+
   it('a host, a loopback-only machine, and one with vsock but no transport', () => {
     expect(diagnose(linux({ vhost_vsock: true })).role).toBe('host');
     const loop = diagnose(linux({ vsock_loopback: true }, { localCid: 1 }));

@@ -49,6 +49,22 @@ describe('normalizeConnectArgs', () => {
     expect(() => normalizeConnectArgs([{ port: 1, connectTimeout: '5' }], 300000)).toThrow(code('ERR_INVALID_ARG_TYPE'));
   });
 
+  it('checks bufferSize: an integer from 4096 to 2**31 - 1, on connect and listen alike', () => {
+    for (const normalize of [(o: object) => normalizeConnectArgs([o], 1000)[0], (o: object) => normalizeListenArgs([o])[0]]) {
+      expect(normalize({ port: 1, bufferSize: 4096 }).bufferSize).toBe(4096);
+      expect(normalize({ port: 1, bufferSize: 2 ** 31 - 1 }).bufferSize).toBe(2 ** 31 - 1);
+      for (const bad of [4095, 0, -1, 2 ** 31, 65536.5, NaN, Infinity]) {
+        expect(() => normalize({ port: 1, bufferSize: bad })).toThrow(code('ERR_OUT_OF_RANGE'));
+        expect(() => normalize({ port: 1, bufferSize: bad })).toThrow(RangeError);
+      }
+      for (const bad of ['65536', 65536n, null, {}]) {
+        expect(() => normalize({ port: 1, bufferSize: bad })).toThrow(code('ERR_INVALID_ARG_TYPE'));
+        expect(() => normalize({ port: 1, bufferSize: bad })).toThrow(TypeError);
+      }
+      expect(() => normalize({ port: 1, bufferSize: 1 })).toThrow(/"options\.bufferSize".*>= 4096 && <= 2147483647/);
+    }
+  });
+
   it('checks timeout, signal and allowHalfOpen', () => {
     expect(() => normalizeConnectArgs([{ port: 1, timeout: -1 }], 1)).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => normalizeConnectArgs([{ port: 1, timeout: 'soon' }], 1)).toThrow(code('ERR_INVALID_ARG_TYPE'));

@@ -7,11 +7,26 @@ import {
   HVSOCKET_CONNECTED_SUSPEND,
   HVSOCKET_CONTAINER_PASSTHRU,
   HVSOCKET_HIGH_VTL,
+  SO_VM_SOCKETS_BUFFER_MAX_SIZE,
+  SO_VM_SOCKETS_BUFFER_SIZE,
   SO_VM_SOCKETS_CONNECT_TIMEOUT,
 } from '../../../src/address/constants.js';
+import type { NativeHandle } from '../../../src/transport/native.js';
 import { tcpLoopback } from '../../../src/transport/tcp-loopback.js';
 import { normalizeConnectArgs, normalizeListenArgs } from '../../../src/net/options.js';
-import { encodeTimeval, linuxPlatform, longSizeOf, platformFor, uvErrno, type SocketOption } from '../../../src/transport/platform.js';
+import {
+  applySocketOptions,
+  encodeTimeval,
+  linuxPlatform,
+  longSizeOf,
+  platformFor,
+  readBufferSize,
+  socketBufferOptions,
+  socketLevelNumbers,
+  uvErrno,
+  vsockBufferOptions,
+  type SocketOption,
+} from '../../../src/transport/platform.js';
 
 const summary = (options: SocketOption[]) => options.map((o) => [o.level, o.name, o.value.length, o.value.readUInt32LE(0)]);
 
@@ -126,6 +141,104 @@ describe('socket platforms', () => {
   it('uvErrno knows libuv names and refuses unknown ones', () => {
     expect(uvErrno('ECONNREFUSED')).toBeLessThan(0);
     expect(() => uvErrno('ENOTANERROR')).toThrow();
+  });
+});
+
+/** [level, name, bytes as hex, optional] of each option. */
+const raw = (options: SocketOption[]) => options.map((o) => [o.level, o.name, o.value.toString('hex'), o.optional === true]);
+
+describe('bufferSize, per OS', () => {
+  const LINUX_SOL = [1, 7, 8] as const; // SOL_SOCKET, SO_SNDBUF, SO_RCVBUF on Linux (not MIPS)
+  const WIN_SOL = [0xffff, 0x1001, 0x1002] as const;
+
+  it('Linux: SO_VM_SOCKETS_BUFFER_SIZE as a u64, then SO_SNDBUF/SO_RCVBUF as optional C ints', () => {
+    expect(raw(vsockBufferOptions(65536, 'x64', true))).toEqual([
+      [AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, '0000010000000000', false],
+      [LINUX_SOL[0], LINUX_SOL[1], '00000100', true],
+      [LINUX_SOL[0], LINUX_SOL[2], '00000100', true],
+    ]);
+    // 256 KiB is the kernel's default maximum: up to it, MAX_SIZE is left alone.
+    expect(vsockBufferOptions(256 * 1024, 'x64', true).map((o) => o.name)).toEqual([SO_VM_SOCKETS_BUFFER_SIZE, 7, 8]);
+  });
+
+  it('Linux: above 256 KiB, SO_VM_SOCKETS_BUFFER_MAX_SIZE is raised first, or the kernel would clamp the size', () => {
+    const options = vsockBufferOptions(4 * 1024 * 1024, 'x64', true);
+    expect(raw(options).slice(0, 2)).toEqual([
+      [AF_VSOCK, SO_VM_SOCKETS_BUFFER_MAX_SIZE, '0000400000000000', false],
+      [AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, '0000400000000000', false],
+    ]);
+    expect(vsockBufferOptions(2 ** 31 - 1, 'x64', true)[1]?.value.readBigUInt64LE(0)).toBe(2n ** 31n - 1n);
+  });
+
+  it('Linux: big-endian machines get the u64 and the ints in their own byte order; MIPS has its own SOL_SOCKET numbers', () => {
+    expect(raw(vsockBufferOptions(65536, 's390x', false))).toEqual([
+      [AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, '0000000000010000', false],
+      [1, 7, '00010000', true],
+      [1, 8, '00010000', true],
+    ]);
+    expect(socketLevelNumbers('linux', 'mipsel')).toEqual({ SOL_SOCKET: 0xffff, SO_SNDBUF: 0x1001, SO_RCVBUF: 0x1002 });
+  });
+
+  it('Linux: the platform sets it on connect and listen, and on every accepted socket, after the connect timeout', () => {
+    const linux = linuxPlatform(() => ({ available: true }), 8);
+    const names = (options: SocketOption[]) => options.map((o) => [o.level, o.name]);
+    expect(names(linux.socketOptions({ connectTimeout: 1000, bufferSize: 1 << 20 }))).toEqual([
+      [AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT],
+      [AF_VSOCK, SO_VM_SOCKETS_BUFFER_MAX_SIZE],
+      [AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE],
+      [LINUX_SOL[0], LINUX_SOL[1]],
+      [LINUX_SOL[0], LINUX_SOL[2]],
+    ]);
+    expect(linux.acceptedSocketOptions({ bufferSize: 8192 })).toEqual(vsockBufferOptions(8192));
+    expect(linux.acceptedSocketOptions({})).toEqual([]);
+    expect(linux.bufferSizeOption).toEqual({ level: AF_VSOCK, name: SO_VM_SOCKETS_BUFFER_SIZE, length: 8 });
+  });
+
+  it('Windows: SO_SNDBUF and SO_RCVBUF at SOL_SOCKET, optional, on connect, listen and each accept socket', () => {
+    const win = platformFor('win32');
+    const expected = [
+      [WIN_SOL[0], WIN_SOL[1], '00000100', true],
+      [WIN_SOL[0], WIN_SOL[2], '00000100', true],
+    ];
+    expect(raw(win.socketOptions({ bufferSize: 65536 }))).toEqual(expected);
+    expect(raw(win.acceptedSocketOptions({ bufferSize: 65536, connectedSuspend: true }))).toEqual([
+      [HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, '01000000', false],
+      ...expected,
+    ]);
+    expect(raw(socketBufferOptions(65536, 'win32'))).toEqual(expected);
+    expect(win.bufferSizeOption).toEqual({ level: WIN_SOL[0], name: WIN_SOL[2], length: 4 });
+  });
+
+  it('the loopback-TCP transport maps it to SO_SNDBUF/SO_RCVBUF in the running OS numbering', () => {
+    const sol = process.platform === 'win32' ? WIN_SOL : LINUX_SOL;
+    expect(tcpLoopback.socketOptions({ bufferSize: 8192 }).map((o) => [o.level, o.name, o.optional])).toEqual([
+      [sol[0], sol[1], true],
+      [sol[0], sol[2], true],
+    ]);
+    expect(tcpLoopback.acceptedSocketOptions({ bufferSize: 8192 })).toHaveLength(2);
+    expect(tcpLoopback.socketOptions({})).toEqual([]);
+    expect(tcpLoopback.bufferSizeOption).toEqual({ level: sol[0], name: sol[2], length: 4 });
+  });
+
+  it('an optional option that the OS refuses does not fail the socket; any other does', () => {
+    const set: number[] = [];
+    const handle = {
+      setsockopt: (_level: number, name: number) => (set.push(name), name === 0x1001 ? uvErrno('ENOPROTOOPT') : 0),
+    } as unknown as NativeHandle;
+    expect(applySocketOptions(handle, socketBufferOptions(8192, 'win32'))).toBe(0);
+    expect(set).toEqual([0x1001, 0x1002]);
+    expect(applySocketOptions(handle, [{ level: 0xffff, name: 0x1001, value: Buffer.alloc(4) }])).toBe(uvErrno('ENOPROTOOPT'));
+  });
+
+  it('readBufferSize reads a u64 or a C int back, and passes errors and short answers on', () => {
+    const answering = (answer: Buffer | number) => ({ getsockopt: () => answer }) as unknown as NativeHandle;
+    const u64 = Buffer.alloc(8);
+    u64.writeBigUInt64LE(262144n);
+    expect(readBufferSize(answering(u64), { level: AF_VSOCK, name: 0, length: 8 }, true)).toBe(262144);
+    expect(readBufferSize(answering(Buffer.from('00000200', 'hex')), { level: 1, name: 8, length: 4 }, true)).toBe(131072);
+    expect(readBufferSize(answering(Buffer.from('00020000', 'hex')), { level: 1, name: 8, length: 4 }, false)).toBe(131072);
+    expect(readBufferSize(answering(uvErrno('ENOPROTOOPT')), { level: 1, name: 8, length: 4 })).toBe(uvErrno('ENOPROTOOPT'));
+    expect(readBufferSize(answering(Buffer.alloc(4)), { level: AF_VSOCK, name: 0, length: 8 })).toBe(uvErrno('EINVAL'));
   });
 });
 
