@@ -6,7 +6,7 @@
 const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { after, describe, it } = require('node:test');
-const { listen, connect, newServer, closeAll, nextError, event, pattern, uvErrno, sleep, until } = require('./helpers.cjs');
+const { listen, refusedPort, connect, newServer, closeAll, nextError, event, pattern, uvErrno, sleep, until } = require('./helpers.cjs');
 
 /** How a connection ends when its peer goes away: a reset, never a silent close. */
 const PEER_GONE = ['ECONNRESET', 'EPIPE', 'ECONNABORTED'];
@@ -14,16 +14,9 @@ const PEER_GONE = ['ECONNRESET', 'EPIPE', 'ECONNABORTED'];
 const T = { timeout: 60_000 };
 after(closeAll);
 
-/** A port nothing listens on: one the OS just handed out and took back. */
-async function closedPort() {
-  const { server, port } = await listen(() => {});
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('errors over the engine', () => {
   it('refuses a connect to a port nobody listens on: ECONNREFUSED with errno and syscall', T, async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const client = connect(port);
     const closed = event(client, 'close');
     const error = await nextError(client);

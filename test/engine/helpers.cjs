@@ -9,6 +9,7 @@
 //           GitHub Windows workflow runs the suite this way).
 'use strict';
 const { once } = require('node:events');
+const net = require('node:net');
 const path = require('node:path');
 const hvsock = require('hvsock');
 /** The host tools' entry point (service registry, VMs, WSL). */
@@ -73,6 +74,52 @@ async function listen(onConnection, options = {}) {
     });
     if (outcome === undefined) return { server, port: server.address().port };
     if (outcome.code !== 'EADDRINUSE' || attempt >= 5) throw outcome;
+  }
+}
+
+/**
+ * A port nobody listens on, that a test may listen on later. Over TCP it is
+ * a loopback port a node:net server was just given and closed, chosen below
+ * the ephemeral ranges (Linux 32768-60999, Windows 49152-65535): a port the
+ * kernel just handed out by bind(0) can be handed out again as a client's
+ * own port, and a TCP client whose own port is the one it dials connects to
+ * itself (simultaneous open) instead of being refused. Windows node and the
+ * IOCP engine bind to port 0 before ConnectEx; under Wine that happened once
+ * in a few thousand refused connects. Over Hyper-V: a random template port
+ * a Server here listened on and closed.
+ */
+async function refusedPort() {
+  return overTcp ? refusedTcpPort() : refusedServicePort();
+}
+
+/** refusedPort() over loopback TCP whatever the suite's transport: for node:net and for forward targets. */
+async function refusedTcpPort() {
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const server = net.createServer();
+    const error = await new Promise((resolve) => {
+      server.once('error', resolve);
+      server.listen({ host: '127.0.0.1', port }, () => resolve(null));
+    });
+    if (error === null) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+    if (error.code !== 'EADDRINUSE' || attempt >= 20) throw error;
+  }
+}
+
+async function refusedServicePort() {
+  for (let attempt = 0; ; attempt++) {
+    const port = randomTemplatePort();
+    const server = new hvsock.Server(internalOptions);
+    server.listen(target(port));
+    const error = await new Promise((resolve) => server.once('listening', () => resolve(null)).once('error', resolve));
+    if (error === null) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+    if (error.code !== 'EADDRINUSE' || attempt >= 20) throw error;
   }
 }
 
@@ -184,4 +231,4 @@ function closeRawHandles() {
   for (const h of rawHandles.splice(0)) h.close();
 }
 
-module.exports = { internalOptions, kTransport, tcpSockaddr, rawHandle, rawListener, closeRawHandles, hvsock, host, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };
+module.exports = { refusedPort, refusedTcpPort, internalOptions, kTransport, tcpSockaddr, rawHandle, rawListener, closeRawHandles, hvsock, host, loadBinding, tcpLoopback, transport, target, uvErrno, listen, newServer, connect, newSocket, readAll, closeAll, nextError, event, later, sleep, until, pattern };

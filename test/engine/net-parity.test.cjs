@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const events = require('node:events');
 const net = require('node:net');
 const { afterEach, describe, it } = require('node:test');
-const { hvsock, internalOptions, transport, target, listen, newServer, newSocket, closeAll, event, later } = require('./helpers.cjs');
+const { hvsock, refusedPort, refusedTcpPort, internalOptions, transport, target, listen, newServer, newSocket, closeAll, event, later } = require('./helpers.cjs');
 
 const T = { timeout: 60_000 };
 
@@ -45,13 +45,6 @@ async function netServer(onConnection, options = {}) {
   netServers.add(server);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: server.address().port };
-}
-
-/** A loopback TCP port nobody listens on (one a node:net server just gave up). */
-async function refusedTcpPort() {
-  const { server, port } = await netServer(() => {});
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A node:net socket and an hvsock socket, connecting to ports of the same kind. */
@@ -91,8 +84,7 @@ describe("node:net's behaviour (issue 17)", () => {
     for (const [name, act] of Object.entries(cases)) {
       it(`${name}: every write callback and end()'s callback is called, with node:net's errors`, T, async () => {
         const netPort = await refusedTcpPort();
-        // Over Hyper-V a template port nobody listens on is refused too.
-        const hvPort = transport === 'tcp' ? await refusedTcpPort() : freshListenPort();
+        const hvPort = await refusedPort();
         const sockets = both(netPort, hvPort);
         const [expected, actual] = await Promise.all([pendingWriteOutcome(sockets.node, act), pendingWriteOutcome(sockets.hv, act)]);
         // The first write is the one waiting for the connection: ERR_SOCKET_CLOSED_BEFORE_CONNECTION.
@@ -102,7 +94,7 @@ describe("node:net's behaviour (issue 17)", () => {
     }
 
     it('a promise-wrapped write settles when the connect fails', T, async () => {
-      const socket = newSocket().connect(target(transport === 'tcp' ? await refusedTcpPort() : freshListenPort()));
+      const socket = newSocket().connect(target(await refusedPort()));
       socket.on('error', () => {});
       const outcome = await Promise.race([
         new Promise((resolve) => socket.write('x', resolve)),

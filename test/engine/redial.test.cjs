@@ -10,7 +10,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { after, describe, it } = require('node:test');
-const { hvsock, transport, target, uvErrno, newServer, newSocket, connect, readAll, closeAll, nextError, event, later, sleep, until } = require('./helpers.cjs');
+const { hvsock, transport, target, refusedPort, uvErrno, newServer, newSocket, connect, readAll, closeAll, nextError, event, later, sleep, until } = require('./helpers.cjs');
 
 const T = { timeout: 120_000 };
 after(closeAll);
@@ -23,26 +23,6 @@ async function listenOn(port, onConnection = () => {}) {
     server.once('listening', resolve).once('error', reject);
   });
   return server;
-}
-
-/**
- * A port nobody listens on, that a test can listen on later. Over TCP it
- * lies below the ephemeral ranges (Linux 32768+, Windows 49152+): a client
- * redialing a port in that range could one day be handed that very port as
- * its own and connect to itself.
- */
-async function unusedPort() {
-  for (let attempt = 0; ; attempt++) {
-    const port =
-      transport === 'tcp' ? 20_000 + Math.floor(Math.random() * 10_000) : 0x10000000 + Math.floor(Math.random() * 0x60000000);
-    try {
-      const server = await listenOn(port);
-      await new Promise((resolve) => server.close(resolve));
-      return port;
-    } catch (error) {
-      if (error.code !== 'EADDRINUSE' || attempt >= 20) throw error;
-    }
-  }
 }
 
 /** Events a socket emits, in order, for assertions about what happened and what did not. */
@@ -96,7 +76,7 @@ async function backTo(handles, fds) {
 
 describe('redial over the engine', () => {
   it('connects once the server starts listening; data written during the waits arrives', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedPort();
     const schedule = { timeout: 60_000, initialDelay: 20, maxDelay: 200 };
     const client = connect(port, { redial: schedule });
     const log = record(client);
@@ -117,7 +97,7 @@ describe('redial over the engine', () => {
   });
 
   it('gives up when the time is up: one error, the last refusal, with node:net fields and the attempt count', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedPort();
     const schedule = { timeout: 400, initialDelay: 20, maxDelay: 100 };
     const client = connect(port, { redial: schedule });
     const log = record(client);
@@ -140,7 +120,7 @@ describe('redial over the engine', () => {
   });
 
   it('abort during the wait: an AbortError at once, and no further attempt', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedPort();
     const handles = loopHandles();
     const fds = openFds();
     const controller = new AbortController();
@@ -168,7 +148,7 @@ describe('redial over the engine', () => {
   });
 
   it('destroy() during the wait closes quietly, and no further attempt is made', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedPort();
     const client = connect(port, { redial: { timeout: 60_000, initialDelay: 300 } });
     const log = record(client);
     await event(client, 'redial');
@@ -184,7 +164,7 @@ describe('redial over the engine', () => {
   });
 
   it('destroy() from a redial listener stops everything too', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedPort();
     const client = connect(port, { redial: { timeout: 60_000, initialDelay: 1 } });
     const log = record(client);
     client.once('redial', () => client.destroy());
@@ -195,7 +175,7 @@ describe('redial over the engine', () => {
   });
 
   it('leaves no handle or descriptor behind after dozens of attempts', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedPort();
     const handles = loopHandles();
     const fds = openFds();
     const client = connect(port, { redial: { timeout: 600, initialDelay: 5, maxDelay: 10 } });
@@ -212,7 +192,7 @@ describe('redial over the engine', () => {
     assert.throws(() => client.connect({ ...target(1), redial: { timeout: 1, factor: 0 } }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => client.connect({ port: -1, redial: 1000 }), (e) => e instanceof RangeError || e instanceof TypeError);
     assert.equal(client.connecting, false);
-    const port = await unusedPort();
+    const port = await refusedPort();
     await listenOn(port, (socket) => socket.end('ok'));
     client.connect({ ...target(port), redial: 1000 });
     assert.equal((await readAll(client)).toString(), 'ok');
@@ -220,7 +200,7 @@ describe('redial over the engine', () => {
 
   for (const mode of ['ref', 'unref']) {
     it(`a redialing socket ${mode === 'ref' ? 'keeps the process alive, as a connecting node:net socket does' : 'lets the process exit once unref()d'}`, T, async () => {
-      const port = await unusedPort();
+      const port = await refusedPort();
       const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'redial-child.cjs'), mode, String(port)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });

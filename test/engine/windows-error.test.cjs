@@ -7,22 +7,15 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { after, describe, it } = require('node:test');
-const { loadBinding, tcpLoopback, uvErrno, listen, connect, closeAll, nextError } = require('./helpers.cjs');
+const { loadBinding, tcpLoopback, uvErrno, refusedPort, listen, connect, closeAll, nextError } = require('./helpers.cjs');
 
 const T = { timeout: 60_000 };
 const iocp = loadBinding().platform === 'win32';
 after(closeAll);
 
-/** A port nothing listens on: one the OS just handed out and took back. */
-async function closedPort() {
-  const { server, port } = await listen(() => {});
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('the Windows error number', () => {
   it('a refused connect is ECONNREFUSED with node:net\'s errno, and on Windows carries what Windows said', T, async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const error = await nextError(connect(port));
     assert.equal(error.code, 'ECONNREFUSED');
     assert.equal(error.errno, uvErrno('ECONNREFUSED'));

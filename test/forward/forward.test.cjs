@@ -20,7 +20,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { after, describe, it } = require('node:test');
 const { forward } = require('hvsock/forward');
-const { pattern, rawListener, closeRawHandles, readAll, until, sleep } = require('../engine/helpers.cjs');
+const { pattern, refusedTcpPort, rawListener, closeRawHandles, readAll, until, sleep } = require('../engine/helpers.cjs');
 
 const T = { timeout: 120_000 };
 const onWindows = process.platform === 'win32';
@@ -505,7 +505,7 @@ describe('hvsock/forward: limits and the target not there', () => {
   });
 
   it('redial: a target that starts 5 s late is reached, with retry events meanwhile', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedTcpPort();
     const f = await startForward({ listen: 'tcp:0', target: `tcp:127.0.0.1:${port}`, redial: { timeout: 60_000, initialDelay: 100, maxDelay: 500 } });
     const client = clientOf(f);
     const reply = readAll(client);
@@ -530,7 +530,7 @@ describe('hvsock/forward: limits and the target not there', () => {
   });
 
   it('without redial a target not there fails the connection at once: the client is closed, the failure recorded', T, async () => {
-    const port = await unusedPort();
+    const port = await refusedTcpPort();
     const f = await startForward({ listen: 'tcp:0', target: `tcp:127.0.0.1:${port}` });
     const client = clientOf(f);
     const ended = outcome(client);
@@ -569,23 +569,6 @@ describe('hvsock/forward: limits and the target not there', () => {
     });
   }
 });
-
-/** A loopback TCP port nobody listens on, below the ephemeral ranges (a redialing client could otherwise be handed it). */
-async function unusedPort() {
-  for (let attempt = 0; ; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    const server = net.createServer();
-    const error = await new Promise((resolve) => {
-      server.once('error', resolve);
-      server.listen({ host: '127.0.0.1', port }, () => resolve(null));
-    });
-    if (error === null) {
-      await new Promise((resolve) => server.close(resolve));
-      return port;
-    }
-    if (attempt >= 20) throw error;
-  }
-}
 
 describe('hvsock/forward: backpressure', () => {
   it('a stalled reader bounds the forwarder\'s memory while the client pushes 256 MiB; once it reads, every byte arrives', T, async () => {
