@@ -10,8 +10,13 @@ export type Callable<C extends abstract new (...args: never[]) => unknown> = C &
 
 /** `Class` callable without `new`, as node:net's function constructors are. */
 export function callable<C extends new (...args: never[]) => unknown>(Class: C): Callable<C> {
-  const exported = new Proxy(Class, {
+  const exported: Callable<C> = new Proxy(Class, {
     apply: (target, _thisArg, args) => new target(...(args as never[])),
+    // `new Socket()` on the Proxy would make the Proxy new.target, and V8
+    // caches a class's initial object shape only for a function new.target:
+    // every instance got a shape (and a chain of ~27 transitions) of its own,
+    // about 2.7 KiB per Socket. A subclass's own new.target passes through.
+    construct: (target, args, newTarget) => Reflect.construct(target, args, newTarget === exported ? target : newTarget),
   }) as Callable<C>;
   // socket.constructor === Socket, as with node:net, for the exported Socket.
   Object.defineProperty(Class.prototype, 'constructor', { value: exported, writable: true, configurable: true, enumerable: false });

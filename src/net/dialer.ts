@@ -94,6 +94,9 @@ export class Dialer {
     err = applySocketOptions(handle, socketOptions);
     if (err < 0) return this.#attemptFailedSoon(err, 'setsockopt', handle.windowsError);
     handle.onconnect = (status) => {
+      // A connect reports once; the callback would otherwise keep this
+      // dialer (and its view of the socket) alive as long as the connection.
+      handle.onconnect = undefined;
       if (handle === this.#socket.handle) this.#afterConnect(handle, status);
     };
     err = handle.connect(sockaddr);

@@ -9,6 +9,7 @@
 const assert = require('node:assert/strict');
 const events = require('node:events');
 const net = require('node:net');
+const v8 = require('node:v8');
 const { afterEach, describe, it } = require('node:test');
 const { hvsock, refusedPort, refusedTcpPort, internalOptions, transport, target, listen, newServer, newSocket, closeAll, event, later } = require('./helpers.cjs');
 
@@ -228,6 +229,21 @@ describe("node:net's behaviour (issue 17)", () => {
       await event(client, 'end');
       assert.equal(Buffer.concat(chunks).toString(), 'made without new');
       for (const s of [expected, socket, traced, client]) s.destroy();
+    });
+
+    it('new Socket() and new Server() share one object shape per class, as classes called directly do', T, () => {
+      // A Proxy as new.target used to give every instance a V8 map (and a
+      // chain of ~27 transitions) of its own: about 2.7 KiB per socket.
+      v8.setFlagsFromString('--allow-natives-syntax');
+      const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)');
+      v8.setFlagsFromString('--no-allow-natives-syntax');
+      const made = [new hvsock.Socket(), new hvsock.Socket(), hvsock.Socket()];
+      for (const socket of made.slice(1)) assert.equal(sameMap(made[0], socket), true, 'two Sockets have the same shape');
+      assert.equal(sameMap(new hvsock.Server(), new hvsock.Server()), true, 'two Servers have the same shape');
+      class Traced extends hvsock.Socket {}
+      assert.equal(sameMap(new Traced(), new Traced()), true, "a subclass's instances share theirs");
+      assert.equal(sameMap(new Traced(), made[0]), false, 'a subclass keeps its own new.target');
+      for (const socket of made) socket.destroy();
     });
   });
 
