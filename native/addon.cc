@@ -26,12 +26,11 @@ Napi::Value ProbeJs(const Napi::CallbackInfo& info) {
                                                    info[1].As<Napi::Number>().Int32Value()));
 }
 
-// { kept, copied }: how many reads this environment handed to JavaScript in
-// the memory they were read into, and how many as exact copies.
+// { copied }: how many reads this environment handed to JavaScript, each
+// copied into an ArrayBuffer of its own (read_memory.h).
 Napi::Value ReadMemoryStatsJs(const Napi::CallbackInfo& info) {
   const ReadMemory& memory = info.Env().GetInstanceData<AddonData>()->read_memory;
   Napi::Object stats = Napi::Object::New(info.Env());
-  stats.Set("kept", Napi::Number::New(info.Env(), static_cast<double>(memory.kept())));
   stats.Set("copied", Napi::Number::New(info.Env(), static_cast<double>(memory.copied())));
   return stats;
 }

@@ -21,7 +21,8 @@
 //   (OnAllocRead) right before the read and gets back through OnRead; only
 //   one is out at a time and the engine never keeps it past OnRead. Where a
 //   read must be posted before its memory can be asked for (the Windows
-//   fallback), the engine reads into its own buffer and copies once.
+//   fallback), the engine reads into its own buffer and hands the bytes over
+//   with OnReadFrom.
 // - Write memory. Write() copies the chunk list, not the bytes: the bytes
 //   belong to a JavaScript value that must live while the OS may read them.
 //   The owner keeps it until OnWriteDone or Close(), unless HoldWriteOwner
@@ -100,6 +101,8 @@ class EngineEvents {
   // nread > 0: bytes at the start of the space OnAllocRead last lent;
   // UV_EOF at end of stream; other negatives are errors.
   virtual void OnRead(intptr_t nread) = 0;
+  // nread > 0 bytes at `data`, memory the engine keeps (a posted read's).
+  virtual void OnReadFrom(const char* data, size_t nread) = 0;
   virtual void OnWriteDone(int status) = 0;
   // The environment is being torn down: the engine is closing itself, and
   // the owner must forget it without calling into JavaScript.

@@ -630,10 +630,7 @@ class WinEngine final : public EngineBase {
     if (nread < 0) return EndReading(nread);
     if (events_ == nullptr) return;
     // The one copy: from the posted read's own memory into JavaScript's.
-    ReadSpace space = events_->OnAllocRead(op->bytes);
-    if (space.length < op->bytes) return EndReading(FailWith(UV_ENOBUFS));
-    std::memcpy(space.data, read_storage_.data(), op->bytes);
-    events_->OnRead(nread);
+    events_->OnReadFrom(read_storage_.data(), op->bytes);
     if (!closed_ && reading_) StartReading();
   }
 

@@ -1,30 +1,32 @@
 // Where reads land. Every chunk JavaScript receives owns its ArrayBuffer
-// alone, as each of node:net's does: `chunk.buffer` holds that chunk's bytes
-// and zeros, never another connection's bytes, never heap that was not
-// cleared, and never memory a later read writes into. A host process serves
-// VMs that do not trust each other, and any user code can reach
-// `chunk.buffer`, transfer it (postMessage, structuredClone, transfer()) and
-// so detach or free it: memory JavaScript can reach is never read into again.
+// alone, as each of node:net's does: `chunk.buffer` is exactly that chunk's
+// bytes, never another connection's bytes, never heap that was not cleared,
+// and never memory a later read writes into. A host process serves VMs that
+// do not trust each other, and any user code can reach `chunk.buffer`,
+// transfer it (postMessage, structuredClone, transfer()) and so detach or
+// free it: memory JavaScript can reach is never read into.
 //
-// How, without copying bulk data: each environment keeps one read space, an
-// ArrayBuffer no JavaScript ever sees. The engine reads into it (it asks right
-// before each read and reads synchronously, so one space serves every socket
-// of the loop). Then:
-//   - a large read (at least a quarter of the space) keeps the space: the
-//     ArrayBuffer becomes the chunk's, its unused tail is zeroed, and the next
-//     read gets a new space. No copy; a chunk pins at most 4x its length,
-//     where node:net, which shrinks each read's buffer with realloc, pins
-//     none (N-API cannot shrink an ArrayBuffer).
-//   - a smaller read is copied into an ArrayBuffer of exactly its length, and
-//     the space is read into again.
-// A space that is handed over holds nothing stale: it was read into only by
-// small reads (each shorter than a quarter of it) since it was made, and the
-// large read that hands it over overwrites at least that much from the start.
+// How: each environment keeps one read space, memory no JavaScript ever
+// sees. The engine reads into it (it asks right before each read and reads
+// synchronously, so one space serves every socket of the loop), and each read
+// is copied into an ArrayBuffer of exactly its length.
+//
+// Why a copy, when handing the space itself over would save one: measured on
+// a bulk receiver (docs/benchmark.md, "Where the time goes"), handing over a
+// fresh 64 KiB-1 MiB space per read cost a page fault per 4 KiB read (glibc
+// returns the heap's freed top to the kernel, and the GC frees the chunks in
+// bursts, so each new space was fresh memory): 600,000 faults and twice the
+// CPU time of node:net per 2 GiB. A copy into an exact-length ArrayBuffer
+// allocates what node:net allocates per read (it reads into 64 KiB and
+// shrinks that with realloc, which N-API cannot do), and the copy of bytes
+// already in the cache costs less than the faults did. The space itself is
+// reused for every read.
 #pragma once
 
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "engine.h"
 
@@ -32,26 +34,22 @@ namespace hvsock {
 
 class ReadMemory {
  public:
-  // A read of at least 1/kKeepFraction of the space keeps it.
-  static constexpr size_t kKeepFraction = 4;
-
   // Space for one read of `suggested` bytes; length 0 if no memory could be had.
-  ReadSpace Lend(napi_env env, size_t suggested);
+  ReadSpace Lend(size_t suggested);
   // After a read of `nread` > 0 bytes into the space last lent: the chunk's
-  // own ArrayBuffer, whose bytes [0, nread) are the read's.
+  // own ArrayBuffer, exactly `nread` bytes long; null if no memory could be had.
   napi_value Take(napi_env env, size_t nread);
+  // The same for bytes read elsewhere (the Windows engine's posted reads).
+  napi_value Copy(napi_env env, const char* data, size_t nread);
 
-  // How reads were handed out in this environment (tests and benchmarks).
-  uint64_t kept() const { return kept_; }
+  // How many reads this environment handed to JavaScript (tests).
   uint64_t copied() const { return copied_; }
 
  private:
-  bool Replace(napi_env env, size_t size);
-
-  Napi::Reference<Napi::ArrayBuffer> space_;
-  char* data_ = nullptr;
+  // Grows to the largest read asked for (1 MiB at most on POSIX, see
+  // engine_posix.cc) and stays: one per environment, never in reach of JavaScript.
+  std::unique_ptr<char[]> space_;
   size_t length_ = 0;
-  uint64_t kept_ = 0;
   uint64_t copied_ = 0;
 };
 

@@ -357,20 +357,30 @@ void SocketHandle::OnConnection(int status, AcceptedSocket* accepted) {
 }
 
 ReadSpace SocketHandle::OnAllocRead(size_t suggested) {
-  return Env().GetInstanceData<AddonData>()->read_memory.Lend(Env(), suggested);
+  return Env().GetInstanceData<AddonData>()->read_memory.Lend(suggested);
 }
 
-// onread(nread, arrayBuffer): the bytes are arrayBuffer[0, nread), and the
-// ArrayBuffer is the chunk's alone (see read_memory.h); onread(status) at the
-// end of the stream or on an error.
+// onread(nread, arrayBuffer): the chunk, an ArrayBuffer of exactly nread
+// bytes that is its alone (see read_memory.h); onread(status) at the end of
+// the stream or on an error.
 void SocketHandle::OnRead(intptr_t nread) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
   if (nread <= 0) {
-    Emit(kOnRead, {Status(env, static_cast<int>(nread))});
+    Napi::HandleScope scope(Env());
+    Emit(kOnRead, {Status(Env(), static_cast<int>(nread))});
     return;
   }
-  napi_value chunk = env.GetInstanceData<AddonData>()->read_memory.Take(env, static_cast<size_t>(nread));
+  EmitChunk(nullptr, static_cast<size_t>(nread));
+}
+
+void SocketHandle::OnReadFrom(const char* data, size_t nread) { EmitChunk(data, nread); }
+
+// The bytes from the lent read space (data null) or from `data`, copied into
+// the chunk's own ArrayBuffer.
+void SocketHandle::EmitChunk(const char* data, size_t nread) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  ReadMemory& memory = env.GetInstanceData<AddonData>()->read_memory;
+  napi_value chunk = data == nullptr ? memory.Take(env, nread) : memory.Copy(env, data, nread);
   // No memory for the copy: the bytes cannot reach JavaScript, so the
   // stream fails rather than lose them silently.
   if (chunk == nullptr) {

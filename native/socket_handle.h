@@ -33,10 +33,12 @@ class SocketHandle final : public Napi::ObjectWrap<SocketHandle>, public EngineE
   void OnConnect(int status) override;
   void OnConnection(int status, AcceptedSocket* accepted) override;
   void OnRead(intptr_t nread) override;
+  void OnReadFrom(const char* data, size_t nread) override;
   void OnWriteDone(int status) override;
   void OnTeardown() override;
 
  private:
+  void EmitChunk(const char* data, size_t nread);
   Napi::Value Open(const Napi::CallbackInfo& info);
   Napi::Value Adopt(const Napi::CallbackInfo& info);
   Napi::Value Bind(const Napi::CallbackInfo& info);

@@ -51,8 +51,8 @@ export interface NativeHandle extends NativeHandleCallbacks {
 
 export interface NativeBinding {
   SocketHandle: new () => NativeHandle;
-  /** How many reads were handed over in the memory they landed in (kept) and how many as exact copies. */
-  readMemoryStats(): { kept: number; copied: number };
+  /** How many reads were handed to JavaScript, each copied into an ArrayBuffer of its own (native/read_memory.h). */
+  readMemoryStats(): { copied: number };
   localCid(): number;
   probe(family: number, protocol: number): number;
   UV_EOF: number;
