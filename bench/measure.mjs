@@ -76,8 +76,8 @@ export const idleExtras = [
 ];
 
 /**
- * Every measurement with every transport, `repeats` times, in interleaved
- * rounds. Returns rounds[transport][measurement] (every round's result
+ * Every measurement with every transport (those a transport's `measures`
+ * lists, if it has one), `repeats` times, in interleaved rounds. Returns rounds[transport][measurement] (every round's result
  * object, `{}` for a round that failed, so that index i is round i + 1 for
  * every transport) and the failures.
  */
@@ -86,6 +86,8 @@ export function runRounds(repeats, measurements, transports, progress) {
   const failures = [];
   const started = performance.now();
   for (const { round, measurement, transport } of interleavedSchedule(repeats, measurements, transports)) {
+    // A transport may take part in some measurements only (`measures`: their keys).
+    if (transport.measures !== undefined && !transport.measures.includes(measurement.key)) continue;
     try {
       rounds[transport.name][measurement.key].push(transport.run(measurement.args));
     } catch (e) {

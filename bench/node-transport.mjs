@@ -1,5 +1,5 @@
 // One measurement with one Node transport:
-//   node bench/node-transport.mjs hvsock|hvsock-tcp|net bulk MIB CHUNK_BYTES | pingpong COUNT | connect COUNT | idle COUNT
+//   node bench/node-transport.mjs hvsock|hvsock-1m|hvsock-tcp|net bulk MIB CHUNK_BYTES | pingpong COUNT | connect COUNT | idle COUNT
 // The server runs in a child process (`... serve MODE COUNT`), as it does in
 // the C baseline and in real use, where host and guest are different processes.
 // The same code drives hvsock (vsock loopback), hvsock's engine, Socket and
@@ -35,6 +35,16 @@ const apis = {
     // is one more syscall per connect, which the connection rate would count.
     connect: (port, { patient = false } = {}) => hvsock.connect({ cid: 1, port, ...(patient ? { connectTimeout: 60_000 } : {}) }),
   }),
+  // hvsock over vsock with bufferSize 1 MiB on both ends (vsock's default is
+  // 256 KiB): the VM section's bulk rows show what the option buys.
+  'hvsock-1m': () => {
+    const bufferSize = 1024 * 1024;
+    return {
+      createServer: (onConnection) => hvsock.createServer(onConnection),
+      listen: (server, cb) => server.listen({ port: 0, bufferSize }, cb),
+      connect: (port) => hvsock.connect({ cid: 1, port, bufferSize }),
+    };
+  },
   'hvsock-tcp': () => {
     const internal = tcpLoopbackOptions();
     return {
@@ -49,7 +59,7 @@ const apis = {
     connect: (port) => net.connect({ host: '127.0.0.1', port }),
   }),
 };
-if (!(transport in apis)) throw new Error(`unknown transport ${transport}: hvsock, hvsock-tcp or net`);
+if (!(transport in apis)) throw new Error(`unknown transport ${transport}: hvsock, hvsock-1m, hvsock-tcp or net`);
 const api = apis[transport]();
 
 const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;

@@ -68,6 +68,10 @@ function hasNodeVsock() {
 const withNodeVsock = vsock && hasNodeVsock();
 const transports = [
   ...(vsock ? [{ name: 'hvsock (vsock)', family: 'vsock', run: node('node-transport.mjs', 'hvsock') }] : []),
+  // The bufferSize option's effect on bulk (1 MiB on both ends, vsock's default 256 KiB): bulk rows only.
+  ...(vsock
+    ? [{ name: 'hvsock 1M buffers', family: 'vsock', measures: ['bulk64k', 'bulk1m'], run: node('node-transport.mjs', 'hvsock-1m') }]
+    : []),
   ...(withNodeVsock
     ? [
         {
