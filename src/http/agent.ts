@@ -41,7 +41,7 @@ type Callback = (error: Error | null, socket: Duplex) => void;
  * its address is known (node:http writes into it meanwhile, as into a
  * connecting net.Socket).
  */
-class Dialer {
+class TargetDialer {
   readonly #target: HvsockEnd | undefined;
   readonly #resolve: TargetResolver | undefined;
   readonly #connectTimeout: number;
@@ -70,9 +70,9 @@ class Dialer {
   }
 }
 
-/** A Dialer for the fetch dispatcher, which has no Agent to hold one. */
+/** A TargetDialer for the fetch dispatcher, which has no Agent to hold one. */
 export function createDialer(options: HvDialOptions): { open(host: string, port: number): Socket } {
-  return new Dialer(options);
+  return new TargetDialer(options);
 }
 
 /** Splits HvDialOptions off the rest, which node:http's Agent takes. */
@@ -83,12 +83,12 @@ function split<T extends HvDialOptions>(options: T): [HvDialOptions, Omit<T, key
 
 /** node:http's Agent over hvsock: `http.get('http://vm/', { agent: new HvAgent({ target: 'vm:MyVM:80' }) })`. */
 export class HvAgent extends http.Agent {
-  readonly #dialer: Dialer;
+  readonly #dialer: TargetDialer;
 
   constructor(options: HvAgentOptions) {
     const [dialOptions, agentOptions] = split(options);
     super(agentOptions);
-    this.#dialer = new Dialer(dialOptions);
+    this.#dialer = new TargetDialer(dialOptions);
   }
 
   /** Called by node:http for each new pooled connection. */
@@ -99,12 +99,12 @@ export class HvAgent extends http.Agent {
 
 /** node:https's Agent over hvsock: TLS (servername from the request's host) on an hvsock connection. */
 export class HvsAgent extends https.Agent {
-  readonly #dialer: Dialer;
+  readonly #dialer: TargetDialer;
 
   constructor(options: HvsAgentOptions) {
     const [dialOptions, agentOptions] = split(options);
     super(agentOptions);
-    this.#dialer = new Dialer(dialOptions);
+    this.#dialer = new TargetDialer(dialOptions);
   }
 
   override createConnection(options: http.ClientRequestArgs, _callback?: Callback): Duplex {
