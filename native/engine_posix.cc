@@ -1,7 +1,7 @@
 // POSIX engine: a non-blocking socket driven by libuv readiness (uv_poll_t)
 // on the environment's own loop. The shape follows libuv:src/unix/stream.c:
 // bounded reads per wakeup, each as large as the socket's receive buffer and
-// into memory JavaScript owns (EngineEvents::OnAllocRead); gathered writes;
+// into the environment's read space (EngineEvents::OnAllocRead); gathered writes;
 // a writable watch only once the kernel has pushed back. Creating, adopting,
 // closing and freeing an engine are shared with Windows (engine_base.cc);
 // this file holds the syscalls and the readiness handling on the loop.
