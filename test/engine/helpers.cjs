@@ -93,27 +93,22 @@ async function refusedPort() {
 }
 
 /** refusedPort() over loopback TCP whatever the suite's transport: for node:net and for forward targets. */
-async function refusedTcpPort() {
-  for (let attempt = 0; ; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    const server = net.createServer();
-    const error = await new Promise((resolve) => {
-      server.once('error', resolve);
-      server.listen({ host: '127.0.0.1', port }, () => resolve(null));
-    });
-    if (error === null) {
-      await new Promise((resolve) => server.close(resolve));
-      return port;
-    }
-    if (error.code !== 'EADDRINUSE' || attempt >= 20) throw error;
-  }
+function refusedTcpPort() {
+  return listenedAndClosed(
+    () => 20_000 + Math.floor(Math.random() * 10_000),
+    (port) => net.createServer().listen({ host: '127.0.0.1', port }),
+  );
 }
 
-async function refusedServicePort() {
+function refusedServicePort() {
+  return listenedAndClosed(randomTemplatePort, (port) => new hvsock.Server(internalOptions).listen(target(port)));
+}
+
+/** A port from `pick()` that `open(port)` (a server, listening) got, once closed again; another pick while it is taken. */
+async function listenedAndClosed(pick, open) {
   for (let attempt = 0; ; attempt++) {
-    const port = randomTemplatePort();
-    const server = new hvsock.Server(internalOptions);
-    server.listen(target(port));
+    const port = pick();
+    const server = open(port);
     const error = await new Promise((resolve) => server.once('listening', () => resolve(null)).once('error', resolve));
     if (error === null) {
       await new Promise((resolve) => server.close(resolve));
